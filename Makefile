@@ -1,0 +1,43 @@
+# costream: `make run` starts the whole stack with demo traffic; `make test` proves it.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run up test test-docker lint typecheck schemas bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "costream needs Python 3.11 or newer")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## The main job on the embedded default: Tansu broker + Faust worker + chDB, with demo events.
+run: $(STAMP)
+	$(BIN)/costream up --demo
+
+## Same, without demo traffic.
+up: $(STAMP)
+	$(BIN)/costream up
+
+## Unit and integration tests on the real embedded stack; Docker-backed tests skip without Docker.
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -ra
+
+## Only the testcontainers suite (Apache Kafka + ClickHouse server); needs a Docker engine.
+test-docker: $(STAMP)
+	$(BIN)/python -m pytest -q -ra -m docker
+
+lint: $(STAMP)
+	$(BIN)/ruff check stream schemas tests
+	$(BIN)/mypy stream schemas
+
+## Re-export schemas/json/*.schema.json from the pydantic models.
+schemas: $(STAMP)
+	$(BIN)/python -m schemas.export
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,25 @@
+"""What the dead-letter topic carries: the original bytes and why they were refused."""
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+
+class DeadLetter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    original_b64: str
+    """The consumed message value, base64, byte for byte."""
+    original_key_b64: str | None
+    topic: str
+    partition: int
+    offset: int
+    batch_index: int | None
+    """Position of the refused event inside a batch envelope; null for the whole message."""
+    event_id: str | None
+    tenant_id: str | None
+    error_type: str
+    """Machine-readable class: not_json, invalid_envelope, invalid_event, invalid_usage, ..."""
+    error: str
+    """What was wrong, naming the field."""
+    dead_lettered_at: datetime

@@ -1,0 +1,61 @@
+"""What producers publish to the raw topic: one event, or a batch of them."""
+
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from schemas.money import NonNegativeUsd
+from schemas.usage import TokenUsage
+
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=256, strip_whitespace=True)]
+Label = Annotated[str, StringConstraints(max_length=512)]
+
+MAX_EVENTS_PER_BATCH = 10_000
+
+
+class EventAttributes(BaseModel):
+    """Who and what the usage is for; every field is optional and becomes a report dimension."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    feature: Label | None = None
+    user_id: Label | None = None
+    agent: Label | None = None
+    operation: Label | None = None
+    session_id: Label | None = None
+    request_id: Label | None = None
+    api_key_id: Label | None = None
+    latency_ms: Annotated[int, Field(ge=0, strict=True)] | None = None
+    tags: dict[Label, Label] = Field(default_factory=dict, max_length=64)
+
+
+class RawUsageEvent(BaseModel):
+    """One LLM call's usage as the producer saw it.
+
+    ``response`` is the provider's own JSON (a response body, a list of stream chunks or
+    events, or just its usage object). A producer that already counts tokens in the
+    canonical convention sends ``usage`` instead (provider ``generic`` or any provider).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: Identifier
+    tenant_id: Identifier
+    occurred_at: AwareDatetime
+    provider: Identifier
+    api_flavor: Identifier = "default"
+    model: Identifier | None = None
+    response: dict[str, Any] | list[Any] | None = None
+    usage: TokenUsage | None = None
+    provider_cost_usd: NonNegativeUsd | None = None
+    attributes: EventAttributes = Field(default_factory=EventAttributes)
+
+
+class UsageBatch(BaseModel):
+    """Many events in one Kafka message: how a producer gets past per-message overhead."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[Any] = Field(min_length=1, max_length=MAX_EVENTS_PER_BATCH)
+    """Each item is validated as a RawUsageEvent on its own, so one bad event in a batch
+    dead-letters alone instead of taking its neighbours with it."""

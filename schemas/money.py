@@ -1,0 +1,29 @@
+"""Money as exact decimals: the scale every cost column and message uses."""
+
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+# ClickHouse cost columns are Decimal(38, 18): 20 integer digits, 18 fractional. Per-token
+# rates published per million tokens need at most ~10 fractional digits, so 18 leaves
+# room for exact products without rounding.
+COST_SCALE = 18
+COST_QUANTUM = Decimal(1).scaleb(-COST_SCALE)
+MAX_COST = Decimal(10) ** 20
+
+
+def _exact_at_cost_scale(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise ValueError("must be a finite number")
+    if value.as_tuple().exponent < -COST_SCALE:  # type: ignore[operator]
+        raise ValueError(f"has more than {COST_SCALE} decimal places")
+    if abs(value) >= MAX_COST:
+        raise ValueError(f"must be below {MAX_COST}")
+    return value
+
+
+Usd = Annotated[Decimal, AfterValidator(_exact_at_cost_scale)]
+"""A USD amount, exact, at most 18 decimal places (may be negative only where stated)."""
+
+NonNegativeUsd = Annotated[Usd, Field(ge=0)]

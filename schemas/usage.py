@@ -1,0 +1,54 @@
+"""Canonical token usage: one convention for every provider.
+
+- ``input_tokens`` is ALL input, including cache reads and cache writes.
+- ``cache_read_tokens`` and ``cache_write_tokens`` are subsets of ``input_tokens``;
+  ``cache_write_1h_tokens`` is the part of the cache writes made with a 1-hour TTL
+  (the rest are 5-minute writes, the providers' default).
+- ``output_tokens`` is ALL output, including reasoning/thinking;
+  ``reasoning_tokens`` is a subset of it.
+- audio token counts are subsets of input/output as well.
+
+Canonicalising a canonical record changes nothing.
+"""
+
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# Larger than any context window in existence by a wide margin; a count above it is a
+# producer bug (an overflowed counter, a byte count sent as tokens), not usage.
+MAX_TOKENS_PER_EVENT = 100_000_000
+
+TokenCount = Annotated[int, Field(ge=0, le=MAX_TOKENS_PER_EVENT, strict=True)]
+
+
+class TokenUsage(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    input_tokens: TokenCount = 0
+    cache_read_tokens: TokenCount = 0
+    cache_write_tokens: TokenCount = 0
+    cache_write_1h_tokens: TokenCount = 0
+    output_tokens: TokenCount = 0
+    reasoning_tokens: TokenCount = 0
+    input_audio_tokens: TokenCount = 0
+    output_audio_tokens: TokenCount = 0
+
+    @model_validator(mode="after")
+    def _subsets_fit(self) -> Self:
+        checks = (
+            ("cache_read_tokens + cache_write_tokens", self.cache_read_tokens + self.cache_write_tokens,
+             "input_tokens", self.input_tokens),
+            ("cache_write_1h_tokens", self.cache_write_1h_tokens, "cache_write_tokens", self.cache_write_tokens),
+            ("input_audio_tokens", self.input_audio_tokens, "input_tokens", self.input_tokens),
+            ("reasoning_tokens", self.reasoning_tokens, "output_tokens", self.output_tokens),
+            ("output_audio_tokens", self.output_audio_tokens, "output_tokens", self.output_tokens),
+        )
+        for part_name, part, whole_name, whole in checks:
+            if part > whole:
+                raise ValueError(f"{part_name} ({part}) cannot exceed {whole_name} ({whole})")
+        return self
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens

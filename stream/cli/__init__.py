@@ -1,0 +1,1 @@
+"""The ``costream`` command line: one module per command family."""

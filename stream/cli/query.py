@@ -1,0 +1,83 @@
+"""``costream query "SQL"``: read-only SQL over usage_events and friends.
+
+With the embedded store the running worker owns the chDB data path, so the query goes to
+the worker's HTTP endpoint on 127.0.0.1. If no worker answers, the store is opened
+directly (it is free then). With a ClickHouse server the query goes direct.
+"""
+
+import argparse
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+from rich.console import Console
+
+from stream.cli.errors import CliError
+from stream.cli.output import FORMATS, print_rows
+from stream.config import Settings
+from stream.store.client import ClickHouseStore, StoreUnavailable
+from stream.web.query import READ_ONLY_SETTINGS
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("query", help="run a read-only SQL query", description=__doc__)
+    parser.add_argument("sql", help='e.g. "SELECT tenant_id, sum(total_cost) FROM usage_events GROUP BY tenant_id"')
+    parser.add_argument("--format", choices=FORMATS, default="table")
+    parser.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE",
+        help="query parameter, used in SQL as {NAME:Type}; repeatable",
+    )
+    parser.set_defaults(handler=run)
+
+
+def _parameters(pairs: list[str]) -> dict[str, str]:
+    parameters = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise CliError(f"--param '{pair}' is not NAME=VALUE", "write it as --param tenant=acme")
+        parameters[name] = value
+    return parameters
+
+
+def query_worker(settings: Settings, sql: str, parameters: dict[str, str]) -> dict[str, Any] | None:
+    """The worker's answer, or None when no worker listens."""
+    body = json.dumps({"sql": sql, "parameters": parameters}).encode()
+    request = urllib.request.Request(
+        f"{settings.worker_url}/v1/query", data=body, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=130) as response:
+            answer: dict[str, Any] = json.loads(response.read())
+            return answer
+    except urllib.error.HTTPError as exc:
+        try:
+            message = json.loads(exc.read()).get("message", str(exc))
+        except ValueError:
+            message = str(exc)
+        raise CliError(f"query failed: {message}") from None
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return None
+
+
+def query_direct(settings: Settings, sql: str, parameters: dict[str, str]) -> dict[str, Any]:
+    store = ClickHouseStore(settings.clickhouse_dsn)
+    try:
+        result = store.query_sync(sql, parameters or None, READ_ONLY_SETTINGS)
+    except StoreUnavailable as exc:
+        raise CliError(str(exc), "is a costream worker using this data directory on another port?") from None
+    except Exception as exc:
+        raise CliError(f"query failed: {str(exc).strip().splitlines()[0]}") from None
+    finally:
+        store.close()
+    return {"columns": list(result.column_names), "rows": [list(row) for row in result.result_rows]}
+
+
+def run(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    parameters = _parameters(args.param)
+    answer = query_worker(settings, args.sql, parameters) if settings.embedded_store else None
+    if answer is None:
+        answer = query_direct(settings, args.sql, parameters)
+    print_rows(console, answer["columns"], answer["rows"], args.format)
+    return 0

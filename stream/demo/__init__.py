@@ -1,0 +1,1 @@
+"""Sample usage events shaped like real provider responses, for ``costream up --demo``."""

@@ -1,0 +1,88 @@
+"""The ingest agent: the I/O shell around :func:`process_messages`.
+
+Messages are taken from the raw topic in batches (``take_events``). For each batch the
+rows are stored in ClickHouse first, then priced events and dead letters are published
+and awaited; only when the batch handler returns does Faust ack the batch's messages,
+so committed offsets never pass a row that is not stored (at-least-once; the store
+deduplicates by event_id).
+"""
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+
+from stream.ingest.decode import SourceMessage
+from stream.ingest.pipeline import IngestResult, process_messages
+from stream.pricing import PriceBook
+from stream.sinks.clickhouse import ClickHouseSink
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class IngestCounters:
+    messages: int = 0
+    events_priced: int = 0
+    events_unpriced: int = 0
+    dead_letters: int = 0
+    batches: int = 0
+
+    def add(self, messages: int, result: IngestResult) -> None:
+        unpriced = result.unpriced_count
+        self.messages += messages
+        self.events_priced += len(result.priced) - unpriced
+        self.events_unpriced += unpriced
+        self.dead_letters += len(result.dead)
+        self.batches += 1
+
+
+class PriceBookHolder:
+    """The current price book; swapped whole when the overrides file changes."""
+
+    def __init__(self, book: PriceBook) -> None:
+        self.book = book
+
+
+def source_message(event: Any) -> SourceMessage:
+    message = event.message
+    value = message.value if isinstance(message.value, bytes) else bytes(message.value or b"")
+    return SourceMessage(value, message.key, message.topic, message.partition, message.offset)
+
+
+def register_ingest_agent(
+    app: faust.App,
+    raw_topic: faust.TopicT,
+    priced_topic: faust.TopicT,
+    dlq_topic: faust.TopicT,
+    sink: ClickHouseSink,
+    prices: PriceBookHolder,
+    counters: IngestCounters,
+    batch_size: int,
+    batch_wait: float,
+) -> None:
+    async def publish(result: IngestResult) -> None:
+        pending = [
+            await priced_topic.send(key=record.event.tenant_id.encode(), value=record.event.model_dump_json().encode())
+            for record in result.priced
+        ]
+        pending += [
+            await dlq_topic.send(
+                key=(letter.tenant_id or "").encode() or None, value=letter.model_dump_json().encode()
+            )
+            for letter in result.dead
+        ]
+        if pending:
+            await asyncio.gather(*pending)
+
+    @app.agent(raw_topic, name="costream.ingest")
+    async def ingest(stream: faust.StreamT[bytes]) -> None:
+        async for events in stream.take_events(batch_size, within=batch_wait):
+            messages = [source_message(event) for event in events]
+            result = process_messages(messages, prices.book, datetime.now(UTC))
+            await sink.store_batch(result.priced, result.dead)
+            await publish(result)
+            counters.add(len(messages), result)

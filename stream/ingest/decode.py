@@ -1,0 +1,98 @@
+"""Bytes from the raw topic -> validated :class:`RawUsageEvent` s, or dead letters.
+
+A message is one event (a JSON object) or a batch envelope (``{"events": [...]}``). Each
+event in a batch is validated on its own: one bad event dead-letters alone.
+"""
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from schemas import DeadLetter, RawUsageEvent, UsageBatch
+from stream.ingest.errors import describe_validation_error
+
+MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class SourceMessage:
+    """Where a message came from: kept so a dead letter points back at it."""
+
+    value: bytes
+    key: bytes | None
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedEvent:
+    event: RawUsageEvent
+    source: SourceMessage
+    batch_index: int | None
+
+
+def dead_letter(
+    source: SourceMessage,
+    error_type: str,
+    error: str,
+    now: datetime,
+    batch_index: int | None = None,
+    item: Any = None,
+) -> DeadLetter:
+    def text_field(name: str) -> str | None:
+        value = item.get(name) if isinstance(item, dict) else None
+        return value[:256] if isinstance(value, str) else None
+
+    return DeadLetter(
+        original_b64=base64.b64encode(source.value).decode("ascii"),
+        original_key_b64=base64.b64encode(source.key).decode("ascii") if source.key is not None else None,
+        topic=source.topic,
+        partition=source.partition,
+        offset=source.offset,
+        batch_index=batch_index,
+        event_id=text_field("event_id"),
+        tenant_id=text_field("tenant_id"),
+        error_type=error_type,
+        error=error[:2000],
+        dead_lettered_at=now,
+    )
+
+
+def decode_message(source: SourceMessage, now: datetime) -> tuple[list[DecodedEvent], list[DeadLetter]]:
+    if len(source.value) > MAX_MESSAGE_BYTES:
+        reason = f"message is {len(source.value)} bytes; the limit is {MAX_MESSAGE_BYTES}"
+        return [], [dead_letter(source, "too_large", reason, now)]
+    try:
+        document = orjson.loads(source.value)
+    except orjson.JSONDecodeError as exc:
+        return [], [dead_letter(source, "not_json", f"not valid JSON: {exc}", now)]
+    if not isinstance(document, dict):
+        reason = f"expected a JSON object (an event or {{\"events\": [...]}}), got {type(document).__name__}"
+        return [], [dead_letter(source, "invalid_envelope", reason, now)]
+
+    if "events" in document and "event_id" not in document:
+        try:
+            items = UsageBatch.model_validate(document).events
+        except ValidationError as exc:
+            return [], [dead_letter(source, "invalid_envelope", describe_validation_error(exc), now)]
+        indexed: list[tuple[int | None, Any]] = list(enumerate(items))
+    else:
+        indexed = [(None, document)]
+
+    decoded: list[DecodedEvent] = []
+    dead: list[DeadLetter] = []
+    for index, item in indexed:
+        try:
+            event = RawUsageEvent.model_validate(item)
+        except ValidationError as exc:
+            prefix = f"events[{index}]" if index is not None else ""
+            reason = describe_validation_error(exc, prefix)
+            dead.append(dead_letter(source, "invalid_event", reason, now, index, item))
+            continue
+        decoded.append(DecodedEvent(event, source, index))
+    return decoded, dead

@@ -1,0 +1,1 @@
+"""Where priced events and dead letters go: ClickHouse tables and Kafka topics."""

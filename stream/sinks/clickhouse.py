@@ -1,0 +1,101 @@
+"""Writing priced events and dead letters to ClickHouse, batched, retried until stored.
+
+The caller (the ingest agent) only lets Kafka offsets advance after :meth:`store`
+returns, so a row is in ClickHouse before the message that produced it is committed.
+While ClickHouse is down, :meth:`store` keeps retrying with exponential backoff: the
+agent stops taking messages (backpressure) and nothing past the unstored rows commits.
+"""
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from schemas import DeadLetter
+from stream.ingest.pipeline import PricedRecord
+from stream.store.client import ClickHouseStore
+
+log = logging.getLogger(__name__)
+
+EVENT_COLUMNS = (
+    "event_id", "tenant_id", "occurred_at", "ingested_at", "provider", "api_flavor", "model",
+    "resolved_model", "tracking_type", "priced",
+    "input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+    "output_tokens", "reasoning_tokens", "input_audio_tokens", "output_audio_tokens",
+    "input_cost", "cache_read_cost", "cache_write_cost", "output_cost", "reasoning_cost", "other_cost",
+    "token_cost", "provider_cost", "total_cost", "cost_drift", "currency", "price_source", "price_version",
+    "feature", "agent", "operation", "user_id", "session_id", "request_id", "api_key_id", "latency_ms",
+    "tags", "kafka_partition", "kafka_offset",
+)  # fmt: skip
+
+DEAD_LETTER_COLUMNS = (
+    "topic", "partition", "offset", "batch_index", "event_id", "tenant_id", "error_type", "error",
+    "original_b64", "dead_lettered_at",
+)  # fmt: skip
+
+
+def event_row(record: PricedRecord) -> list[Any]:
+    event, source = record.event, record.source
+    tokens, cost, attributes = event.tokens, event.token_cost, event.attributes
+    return [
+        event.event_id, event.tenant_id, event.occurred_at, event.ingested_at, event.provider,
+        event.api_flavor, event.model, event.resolved_model, event.tracking_type.value, event.priced,
+        tokens.input_tokens, tokens.cache_read_tokens, tokens.cache_write_tokens, tokens.cache_write_1h_tokens,
+        tokens.output_tokens, tokens.reasoning_tokens, tokens.input_audio_tokens, tokens.output_audio_tokens,
+        cost.input if cost else None, cost.cache_read if cost else None, cost.cache_write if cost else None,
+        cost.output if cost else None, cost.reasoning if cost else None, cost.other if cost else None,
+        cost.total if cost else None, event.provider_cost_usd, event.total_cost, event.cost_drift_usd,
+        event.currency, event.price_source, event.price_version,
+        attributes.feature or "", attributes.agent or "", attributes.operation or "", attributes.user_id or "",
+        attributes.session_id or "", attributes.request_id or "", attributes.api_key_id or "",
+        attributes.latency_ms, attributes.tags, source.partition, source.offset,
+    ]  # fmt: skip
+
+
+def dead_letter_row(letter: DeadLetter) -> list[Any]:
+    return [
+        letter.topic, letter.partition, letter.offset,
+        -1 if letter.batch_index is None else letter.batch_index,
+        letter.event_id, letter.tenant_id, letter.error_type, letter.error, letter.original_b64,
+        letter.dead_lettered_at,
+    ]  # fmt: skip
+
+
+InsertFault = Callable[[str], Awaitable[None]]
+"""A hook the reliability tests use to make inserts fail on purpose (embedded mode)."""
+
+
+class ClickHouseSink:
+    def __init__(
+        self,
+        store: ClickHouseStore,
+        max_backoff: float = 30.0,
+        fault: InsertFault | None = None,
+    ) -> None:
+        self.store = store
+        self.max_backoff = max_backoff
+        self.fault = fault
+        self.failed_attempts = 0
+
+    async def _insert_until_stored(self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                if self.fault is not None:
+                    await self.fault(table)
+                await self.store.insert(table, rows, columns)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.failed_attempts += 1
+                log.warning("insert of %d rows into %s failed (%s); retrying in %.1fs", len(rows), table, exc, backoff)
+                await asyncio.sleep(backoff * (0.5 + random.random() / 2))
+                backoff = min(backoff * 2, self.max_backoff)
+
+    async def store_batch(self, priced: Sequence[PricedRecord], dead: Sequence[DeadLetter]) -> None:
+        if priced:
+            await self._insert_until_stored("usage_events", [event_row(r) for r in priced], EVENT_COLUMNS)
+        if dead:
+            await self._insert_until_stored("dead_letters", [dead_letter_row(d) for d in dead], DEAD_LETTER_COLUMNS)

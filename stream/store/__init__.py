@@ -1,0 +1,1 @@
+"""ClickHouse: the connection (embedded chDB or a server) and the versioned schema."""

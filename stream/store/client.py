@@ -1,0 +1,98 @@
+"""One ClickHouse connection, embedded (chDB) or over HTTP, used from asyncio.
+
+clickhouse-connect is synchronous, and chDB runs the engine inside this process and
+allows one process per data path. Every call therefore goes through a single worker
+thread: the event loop never blocks on ClickHouse, and chDB never sees two calls at once.
+"""
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import clickhouse_connect
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.query import QueryResult
+
+log = logging.getLogger(__name__)
+
+
+class StoreUnavailable(RuntimeError):
+    """The store cannot be opened (bad URL, data path held by another process, server down)."""
+
+
+def connect(dsn: str) -> Client:
+    try:
+        if dsn.startswith("chdb://"):
+            path = Path(dsn.removeprefix("chdb://"))
+            path.mkdir(parents=True, exist_ok=True)
+            return clickhouse_connect.get_client(dsn=f"chdb://{path}")
+        parts = urlsplit(dsn)
+        return clickhouse_connect.get_client(
+            host=parts.hostname or "localhost",
+            port=parts.port or (8443 if parts.scheme == "https" else 8123),
+            username=parts.username or "default",
+            password=parts.password or "",
+            database=parts.path.strip("/") or "default",
+            secure=parts.scheme == "https",
+        )
+    except Exception as exc:
+        where = dsn.split("@")[-1]  # never print credentials
+        raise StoreUnavailable(f"cannot open ClickHouse at {where}: {exc}") from exc
+
+
+class ClickHouseStore:
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
+        self._client: Client | None = None
+
+    @property
+    def embedded(self) -> bool:
+        return self.dsn.startswith("chdb://")
+
+    def _connected(self) -> Client:
+        if self._client is None:
+            self._client = connect(self.dsn)
+        return self._client
+
+    async def _run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+
+    # --- sync API (CLI, migrations, tests) --------------------------------------------------
+    def command_sync(self, sql: str, parameters: Mapping[str, Any] | None = None) -> Any:
+        return self._executor.submit(lambda: self._connected().command(sql, parameters=parameters)).result()
+
+    def query_sync(
+        self, sql: str, parameters: Mapping[str, Any] | None = None, settings: Mapping[str, Any] | None = None
+    ) -> QueryResult:
+        return self._executor.submit(
+            lambda: self._connected().query(sql, parameters=parameters, settings=settings)
+        ).result()
+
+    def insert_sync(self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
+        self._executor.submit(
+            lambda: self._connected().insert(table, rows, column_names=list(columns))
+        ).result()
+
+    # --- async API (worker) -----------------------------------------------------------------
+    async def query(
+        self, sql: str, parameters: Mapping[str, Any] | None = None, settings: Mapping[str, Any] | None = None
+    ) -> QueryResult:
+        result: QueryResult = await self._run(
+            lambda: self._connected().query(sql, parameters=parameters, settings=settings)
+        )
+        return result
+
+    async def insert(self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
+        await self._run(lambda: self._connected().insert(table, rows, column_names=list(columns)))
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            self._executor.submit(client.close).result()
+        self._executor.shutdown(wait=True)

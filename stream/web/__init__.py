@@ -1,0 +1,1 @@
+"""HTTP endpoints served by the worker (Faust's web server)."""

@@ -1,0 +1,118 @@
+"""Building the Faust app from settings: topics, agents and the worker's HTTP pages."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import faust
+from faust.web import Request, Response, View
+
+from stream.broker.client import ssl_context
+from stream.config import Settings
+from stream.demo.publisher import register_demo_publisher
+from stream.ingest.agent import IngestCounters, PriceBookHolder, register_ingest_agent
+from stream.pricing import PriceBook
+from stream.sinks.clickhouse import ClickHouseSink
+from stream.store.client import ClickHouseStore
+from stream.web.jsonutil import dumps
+from stream.web.query import QueryError, run_query
+
+
+@dataclass
+class Worker:
+    app: faust.App
+    store: ClickHouseStore
+    sink: ClickHouseSink
+    prices: PriceBookHolder
+    counters: IngestCounters = field(default_factory=IngestCounters)
+
+
+def broker_credentials(settings: Settings) -> Any:
+    context = ssl_context(settings)
+    if settings.kafka_sasl_mechanism:
+        password = settings.kafka_sasl_password
+        return faust.SASLCredentials(
+            username=settings.kafka_sasl_username,
+            password=password.get_secret_value() if password else None,
+            mechanism=settings.kafka_sasl_mechanism,
+            ssl_context=context,
+        )
+    if context is not None:
+        return faust.SSLCredentials(context)
+    return None
+
+
+def create_app(settings: Settings, store: ClickHouseStore, book: PriceBook, demo: bool = False) -> Worker:
+    app = faust.App(
+        settings.consumer_group,
+        broker=f"kafka://{settings.bootstrap_servers}",
+        broker_credentials=broker_credentials(settings),
+        store="memory://",
+        datadir=str(settings.data_dir / "faust"),
+        autodiscover=False,
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication_factor,
+        consumer_auto_offset_reset="earliest",
+        # A short session timeout makes the first group join take seconds, not ~30 s.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=3.0,
+        broker_commit_interval=1.0,
+        web_enabled=True,
+        web_bind=settings.http_host,
+        web_host=settings.http_host,
+        web_port=settings.http_port,
+        web_in_thread=False,
+    )
+    raw_topic = app.topic(settings.topic_raw, value_type=bytes, key_type=bytes,
+                          value_serializer="raw", key_serializer="raw")
+    priced_topic = app.topic(settings.topic_priced, value_type=bytes, key_type=bytes,
+                             value_serializer="raw", key_serializer="raw")
+    dlq_topic = app.topic(settings.topic_dlq, value_type=bytes, key_type=bytes,
+                          value_serializer="raw", key_serializer="raw")
+    worker = Worker(
+        app=app,
+        store=store,
+        sink=ClickHouseSink(store, max_backoff=settings.insert_retry_max_backoff),
+        prices=PriceBookHolder(book),
+    )
+    register_ingest_agent(
+        app, raw_topic, priced_topic, dlq_topic, worker.sink, worker.prices, worker.counters,
+        batch_size=settings.insert_batch_size, batch_wait=settings.insert_batch_wait,
+    )
+    if demo:
+        register_demo_publisher(app, raw_topic)
+    _register_pages(worker)
+    return worker
+
+
+def _json(view: View, payload: Any, status: int = 200) -> Response:
+    return view.bytes(dumps(payload), content_type="application/json", status=status)
+
+
+def _register_pages(worker: Worker) -> None:
+    app = worker.app
+
+    @app.page("/v1/query")
+    class QueryView(View):
+        async def post(self, request: Request) -> Response:
+            try:
+                return _json(self, await run_query(worker.store, await request.read()))
+            except QueryError as exc:
+                return _json(self, {"status": exc.status, "message": exc.message}, exc.status)
+
+    @app.page("/v1/stats")
+    class StatsView(View):
+        async def get(self, request: Request) -> Response:
+            counters = worker.counters
+            return _json(self, {
+                "messages": counters.messages,
+                "events_priced": counters.events_priced,
+                "events_unpriced": counters.events_unpriced,
+                "dead_letters": counters.dead_letters,
+                "batches": counters.batches,
+                "insert_failures": worker.sink.failed_attempts,
+            })
+
+    @app.page("/healthz")
+    class HealthView(View):
+        async def get(self, request: Request) -> Response:
+            return _json(self, {"status": "ok"})

@@ -1,0 +1,76 @@
+"""Starting and stopping the whole stack in one process tree.
+
+``costream up``: embedded broker (when no external bootstrap is set) -> topics ->
+ClickHouse migrations -> price book -> Faust worker. Ctrl-C / SIGTERM stops the worker
+(Faust's own signal handling), then the store, then the broker child. The broker child
+also dies with this process if it is killed outright (see ``EmbeddedBroker``).
+"""
+
+import asyncio
+import logging
+from pathlib import Path
+
+import faust
+from rich.console import Console
+
+from stream.broker.embedded import EmbeddedBroker
+from stream.broker.topics import ensure_topics
+from stream.config import Settings
+from stream.pricing import PriceBook
+from stream.store.client import ClickHouseStore
+from stream.store.migrate import migrate
+from stream.worker.app import create_app
+
+log = logging.getLogger(__name__)
+
+
+def prepare_topics(settings: Settings) -> list[str]:
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(ensure_topics(settings))
+    finally:
+        loop.close()
+
+
+def run_stack(settings: Settings, *, demo: bool, start_broker: bool, console: Console) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    broker: EmbeddedBroker | None = None
+    store: ClickHouseStore | None = None
+    try:
+        if start_broker and settings.embedded_broker:
+            broker = EmbeddedBroker(settings.embedded_broker_port, Path(settings.data_dir) / "broker.log").start()
+        prepare_topics(settings)
+        store = ClickHouseStore(settings.clickhouse_dsn)
+        applied = migrate(store)
+        book = PriceBook.load(settings.price_overrides_file)
+        worker = create_app(settings, store, book, demo=demo)
+        _print_banner(console, settings, broker, [m.name for m in applied], demo)
+        asyncio.set_event_loop(asyncio.new_event_loop())
+        faust.Worker(worker.app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
+    finally:
+        if store is not None:
+            store.close()
+        if broker is not None:
+            broker.stop()
+
+
+def _print_banner(
+    console: Console, settings: Settings, broker: EmbeddedBroker | None, migrations: list[str], demo: bool
+) -> None:
+    kafka = (
+        f"embedded Tansu at {broker.bootstrap_servers} (pid {broker.pid}; in-memory, lost on stop)"
+        if broker
+        else settings.bootstrap_servers
+    )
+    store = settings.clickhouse_dsn.split("@")[-1]
+    console.print("[bold]costream[/bold] is starting")
+    console.print(f"  kafka       {kafka}")
+    console.print(f"  topics      raw={settings.topic_raw} priced={settings.topic_priced} dlq={settings.topic_dlq}")
+    console.print(f"  clickhouse  {store}" + (f" (migrations applied: {', '.join(migrations)})" if migrations else ""))
+    console.print(f"  http        {settings.worker_url}  (POST /v1/query, GET /v1/stats, /healthz)")
+    if demo:
+        console.print("  demo        publishing sample events from 5 tenants and 7 providers")
+    console.print(
+        '  try         costream query "SELECT tenant_id, sum(total_cost) FROM usage_events GROUP BY tenant_id"'
+    )
+    console.print("  stop        Ctrl-C")
