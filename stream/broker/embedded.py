@@ -75,7 +75,7 @@ class EmbeddedBroker:
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads exist yet in callers
+                preexec_fn=_die_with_parent,
             )
         finally:
             if output is not subprocess.DEVNULL:

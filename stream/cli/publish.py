@@ -55,7 +55,9 @@ def _lines(stream: BinaryIO) -> Iterator[bytes]:
 
 
 async def publish_lines(settings: Settings, topic: str, lines: list[bytes], progress: Progress | None = None) -> int:
-    producer = AIOKafkaProducer(**aiokafka_options(settings), acks="all", linger_ms=5, max_request_size=16 * 1024 * 1024)
+    producer = AIOKafkaProducer(
+        **aiokafka_options(settings), acks="all", linger_ms=5, max_request_size=16 * 1024 * 1024
+    )
     try:
         await producer.start()
     except KafkaConnectionError:

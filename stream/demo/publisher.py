@@ -12,7 +12,7 @@ def register_demo_publisher(app: faust.App, raw_topic: faust.TopicT, events_per_
     rng = random.Random(7)
     events = demo_events(rng)
 
-    @app.timer(1.0, name="costream.demo")
+    @app.timer(1.0, name="costream.demo")  # type: ignore[untyped-decorator]
     async def publish_demo_events() -> None:
         for _ in range(events_per_second // 2):
             event = next(events)

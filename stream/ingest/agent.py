@@ -80,7 +80,7 @@ def register_ingest_agent(
 
     @app.agent(raw_topic, name="costream.ingest")
     async def ingest(stream: faust.StreamT[bytes]) -> None:
-        async for events in stream.take_events(batch_size, within=batch_wait):
+        async for events in stream.take_events(batch_size, within=batch_wait):  # type: ignore[attr-defined]
             messages = [source_message(event) for event in events]
             result = process_messages(messages, prices.book, datetime.now(UTC))
             await sink.store_batch(result.priced, result.dead)

@@ -7,7 +7,7 @@ thread: the event loop never blocks on ClickHouse, and chDB never sees two calls
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -64,11 +64,11 @@ class ClickHouseStore:
         return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
 
     # --- sync API (CLI, migrations, tests) --------------------------------------------------
-    def command_sync(self, sql: str, parameters: Mapping[str, Any] | None = None) -> Any:
+    def command_sync(self, sql: str, parameters: dict[str, Any] | None = None) -> Any:
         return self._executor.submit(lambda: self._connected().command(sql, parameters=parameters)).result()
 
     def query_sync(
-        self, sql: str, parameters: Mapping[str, Any] | None = None, settings: Mapping[str, Any] | None = None
+        self, sql: str, parameters: dict[str, Any] | None = None, settings: dict[str, Any] | None = None
     ) -> QueryResult:
         return self._executor.submit(
             lambda: self._connected().query(sql, parameters=parameters, settings=settings)
@@ -81,7 +81,7 @@ class ClickHouseStore:
 
     # --- async API (worker) -----------------------------------------------------------------
     async def query(
-        self, sql: str, parameters: Mapping[str, Any] | None = None, settings: Mapping[str, Any] | None = None
+        self, sql: str, parameters: dict[str, Any] | None = None, settings: dict[str, Any] | None = None
     ) -> QueryResult:
         result: QueryResult = await self._run(
             lambda: self._connected().query(sql, parameters=parameters, settings=settings)

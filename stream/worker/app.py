@@ -116,3 +116,12 @@ def _register_pages(worker: Worker) -> None:
     class HealthView(View):
         async def get(self, request: Request) -> Response:
             return _json(self, {"status": "ok"})
+
+    @app.page("/readyz")
+    class ReadyView(View):
+        """Ready once the consumer group has given this worker partitions to consume."""
+
+        async def get(self, request: Request) -> Response:
+            assigned = len(app.consumer.assignment()) if app.consumer else 0
+            ready = assigned > 0 and not app.rebalancing
+            return _json(self, {"ready": ready, "assigned_partitions": assigned}, 200 if ready else 503)

@@ -1,0 +1,175 @@
+"""The real embedded stack for tests: a Tansu broker child, a ``costream worker`` child
+process (Faust + chDB), and clients that talk to them over the wire.
+
+One stack per test session; tests keep out of each other's way with their own tenant ids.
+The worker runs as its own process so tests can kill and restart it like an operator would.
+"""
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from stream.broker.embedded import EmbeddedBroker
+from stream.broker.topics import ensure_topics
+from stream.config import load_settings
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until(predicate: Callable[[], T], timeout: float = 60.0, interval: float = 0.25, what: str = "") -> T:
+    deadline = time.monotonic() + timeout
+    last: T = predicate()
+    while not last:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what or predicate}")
+        time.sleep(interval)
+        last = predicate()
+    return last
+
+
+class Stack:
+    def __init__(self, root: Path, bootstrap_servers: str | None = None, clickhouse_url: str | None = None) -> None:
+        """Embedded broker and chDB by default; a real Kafka / ClickHouse server when given."""
+        self.root = root
+        self.broker = None if bootstrap_servers else EmbeddedBroker(free_port(), root / "broker.log")
+        self.http_port = free_port()
+        self.worker: subprocess.Popen[bytes] | None = None
+        bootstrap = bootstrap_servers or f"127.0.0.1:{self.broker.port}"  # type: ignore[union-attr]
+        self.env = {
+            **os.environ,
+            "COSTREAM_DATA_DIR": str(root / "data"),
+            "COSTREAM_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "COSTREAM_HTTP_PORT": str(self.http_port),
+            "COSTREAM_TOPIC_PARTITIONS": "4",
+            "COSTREAM_INSERT_BATCH_WAIT": "0.2",
+            "COSTREAM_LOG_LEVEL": "INFO",
+        }
+        if clickhouse_url:
+            self.env["COSTREAM_CLICKHOUSE_URL"] = clickhouse_url
+        self.settings = load_settings(
+            kafka_bootstrap_servers=self.env["COSTREAM_KAFKA_BOOTSTRAP_SERVERS"], topic_partitions=4
+        )
+
+    # --- lifecycle ----------------------------------------------------------------------
+    def start(self) -> "Stack":
+        if self.broker is not None:
+            self.broker.start()
+        asyncio.run(ensure_topics(self.settings))
+        self.start_worker()
+        return self
+
+    def start_worker(self, timeout: float = 90.0) -> None:
+        log = open(self.root / "worker.log", "ab")  # noqa: SIM115
+        self.worker = subprocess.Popen(
+            [sys.executable, "-m", "stream.cli.main", "worker"],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+        log.close()
+        wait_until(self.ready, timeout, interval=0.5, what="the worker to be ready (see worker.log)")
+
+    def ready(self) -> bool:
+        if self.worker is not None and self.worker.poll() is not None:
+            raise AssertionError(f"worker exited with {self.worker.returncode}; see {self.root / 'worker.log'}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/readyz", timeout=2) as response:
+                return bool(json.loads(response.read())["ready"])
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return False
+
+    def stop_worker(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+        worker, self.worker = self.worker, None
+        if worker is None:
+            return 0
+        worker.send_signal(sig)
+        try:
+            return worker.wait(timeout)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            return worker.wait()
+
+    def close(self) -> None:
+        self.stop_worker()
+        if self.broker is not None:
+            self.broker.stop()
+
+    # --- talking to it ------------------------------------------------------------------
+    def http(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.http_port}{path}", data=data, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read())
+
+    def query(self, sql: str, **parameters: Any) -> list[dict[str, Any]]:
+        answer = self.http("/v1/query", {"sql": sql, "parameters": parameters})
+        return [dict(zip(answer["columns"], row, strict=True)) for row in answer["rows"]]
+
+    def stats(self) -> dict[str, int]:
+        stats: dict[str, int] = self.http("/v1/stats")
+        return stats
+
+    def publish(self, messages: list[tuple[bytes | None, bytes]], topic: str | None = None) -> None:
+        async def send() -> None:
+            producer = AIOKafkaProducer(bootstrap_servers=self.settings.bootstrap_servers, acks="all")
+            await producer.start()
+            try:
+                futures = [await producer.send(topic or self.settings.topic_raw, value=v, key=k) for k, v in messages]
+                await asyncio.gather(*futures)
+            finally:
+                await producer.stop()
+
+        asyncio.run(send())
+
+    def read_topic(self, topic: str, idle: float = 2.0) -> list[tuple[bytes | None, bytes]]:
+        """Every message currently on ``topic``, from the beginning."""
+
+        async def read() -> list[tuple[bytes | None, bytes]]:
+            consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers, enable_auto_commit=False)
+            await consumer.start()
+            try:
+                partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]
+                if not partitions:
+                    await consumer.stop()
+                    consumer = AIOKafkaConsumer(
+                        bootstrap_servers=self.settings.bootstrap_servers, enable_auto_commit=False
+                    )
+                    await consumer.start()
+                    await consumer._client.force_metadata_update()
+                    partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]
+                consumer.assign(partitions)
+                await consumer.seek_to_beginning(*partitions)
+                end = await consumer.end_offsets(partitions)
+                out: list[tuple[bytes | None, bytes]] = []
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    done = all([await consumer.position(tp) >= end[tp] for tp in partitions])
+                    if done:
+                        break
+                    batch = await consumer.getmany(timeout_ms=int(idle * 1000))
+                    for records in batch.values():
+                        out.extend((record.key, record.value) for record in records)
+                return out
+            finally:
+                await consumer.stop()
+
+        return asyncio.run(read())

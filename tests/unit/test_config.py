@@ -1,0 +1,59 @@
+import subprocess
+import sys
+
+import pytest
+
+from stream.config import SettingsError, load_settings, parse_duration
+
+
+def test_defaults_point_at_the_embedded_stack(tmp_path: object) -> None:
+    settings = load_settings()
+    assert settings.embedded_broker
+    assert settings.clickhouse_dsn.startswith("chdb:///")
+    assert settings.clickhouse_dsn.endswith("/var/clickhouse")
+    assert settings.window_size == 60
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("90", 90), ("90s", 90), ("5m", 300), ("1h", 3600), (60, 60)])
+def test_durations(text: object, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"window_size": "7m"}, "COSTREAM_WINDOW_SIZE"),
+        ({"window_size": "soon"}, "COSTREAM_WINDOW_SIZE"),
+        ({"kafka_bootstrap_servers": "kafka"}, "COSTREAM_KAFKA_BOOTSTRAP_SERVERS"),
+        ({"clickhouse_url": "mysql://db"}, "COSTREAM_CLICKHOUSE_URL"),
+        ({"kafka_security_protocol": "SASL_SSL"}, "COSTREAM_KAFKA_SASL_MECHANISM"),
+        ({"http_port": 70000}, "COSTREAM_HTTP_PORT"),
+    ],
+)
+def test_invalid_settings_name_the_setting(overrides: dict[str, object], named: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(**overrides)
+    message = str(caught.value)
+    assert message.startswith(f"invalid setting {named}:")
+    assert "\n" not in message
+
+
+def test_the_cli_reports_an_invalid_setting_in_one_line_without_traceback() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "stream.cli.main", "migrate"],
+        env={"COSTREAM_WINDOW_SIZE": "banana", "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    assert "invalid setting COSTREAM_WINDOW_SIZE" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_sasl_secrets_are_not_printed() -> None:
+    settings = load_settings(
+        kafka_security_protocol="SASL_SSL", kafka_sasl_mechanism="SCRAM-SHA-512",
+        kafka_sasl_username="svc", kafka_sasl_password="hunter2",
+    )
+    assert "hunter2" not in repr(settings)
+    assert settings.kafka_sasl_password is not None
+    assert settings.kafka_sasl_password.get_secret_value() == "hunter2"

@@ -1,0 +1,76 @@
+"""The schema and the sink against the real ClickHouse engine (chDB)."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from schemas import CostBreakdown, EventAttributes, PricedUsageEvent, TokenUsage, TrackingType
+from stream.ingest.decode import SourceMessage
+from stream.ingest.pipeline import PricedRecord
+from stream.sinks.clickhouse import ClickHouseSink
+from stream.store.client import ClickHouseStore
+from stream.store.migrate import available_migrations, migrate
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> ClickHouseStore:
+    path: Path = tmp_path_factory.mktemp("chdb")
+    opened = ClickHouseStore(f"chdb://{path}")
+    migrate(opened)
+    return opened
+
+
+def test_migrations_are_versioned_and_idempotent(store: ClickHouseStore) -> None:
+    assert migrate(store) == []
+    versions = [row[0] for row in store.query_sync("SELECT version FROM schema_migrations FINAL").result_rows]
+    assert versions == [m.version for m in available_migrations()]
+    columns = dict(store.query_sync("SELECT name, type FROM system.columns WHERE table = 'usage_events'").result_rows)
+    assert columns["total_cost"] == "Nullable(Decimal(38, 18))"
+    engine = store.query_sync("SELECT engine, partition_key FROM system.tables WHERE name = 'usage_events'")
+    assert engine.result_rows[0] == ("ReplacingMergeTree", "toYYYYMM(occurred_at)")
+
+
+def priced(event_id: str, tenant: str, total: Decimal | None) -> PricedRecord:
+    breakdown = None if total is None else CostBreakdown(input=total, total=total)
+    event = PricedUsageEvent(
+        event_id=event_id, tenant_id=tenant, occurred_at=datetime(2026, 11, 20, 10, tzinfo=UTC),
+        ingested_at=datetime.now(UTC), provider="openai", api_flavor="chat", model="m",
+        resolved_model="m" if total is not None else None, tokens=TokenUsage(input_tokens=7),
+        token_cost=breakdown, provider_cost_usd=None, total_cost=total, cost_drift_usd=None,
+        tracking_type=TrackingType.TOKENS if total is not None else TrackingType.UNPRICED,
+        priced=total is not None, price_source=None, price_version=None,
+        attributes=EventAttributes(feature="f", tags={"team": "x"}),
+    )
+    return PricedRecord(event, SourceMessage(b"", None, "raw", 0, 1))
+
+
+async def test_exact_decimals_round_trip_and_duplicates_collapse(store: ClickHouseStore) -> None:
+    sink = ClickHouseSink(store)
+    tiny = Decimal("0.000000000000000001")
+    big = Decimal("12345678901234567890.123456789012345678")
+    records = [priced("a", "t-exact", tiny), priced("b", "t-exact", big), priced("c", "t-exact", None)]
+    await sink.store_batch(records, [])
+    await sink.store_batch(records[:2], [])  # redelivered
+    result = store.query_sync(
+        "SELECT count(), sum(total_cost), countIf(total_cost IS NULL) FROM usage_events "
+        "WHERE tenant_id = {t:String}", {"t": "t-exact"}, {"final": 1},
+    )
+    assert result.result_rows == [(3, tiny + big, 1)]
+
+
+async def test_the_sink_retries_until_the_store_takes_the_rows(store: ClickHouseStore) -> None:
+    failures = 3
+
+    async def flaky(table: str) -> None:
+        nonlocal failures
+        if failures:
+            failures -= 1
+            raise ConnectionError("store is down")
+
+    sink = ClickHouseSink(store, max_backoff=0.05, fault=flaky)
+    await sink.store_batch([priced("r1", "t-retry", Decimal("1.5"))], [])
+    assert sink.failed_attempts == 3
+    rows = store.query_sync("SELECT count() FROM usage_events WHERE tenant_id = 't-retry'").result_rows
+    assert rows == [(1,)]
