@@ -1,6 +1,6 @@
 """Money as exact decimals: the scale every cost column and message uses."""
 
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
@@ -11,6 +11,10 @@ from pydantic import AfterValidator, Field
 COST_SCALE = 18
 COST_QUANTUM = Decimal(1).scaleb(-COST_SCALE)
 MAX_COST = Decimal(10) ** 20
+
+# Enough digits for any sum of Decimal(38, 18) amounts without rounding; the default
+# context (28 digits) would silently round large totals.
+MONEY_CONTEXT = Context(prec=60)
 
 
 def _exact_at_cost_scale(value: Decimal) -> Decimal:

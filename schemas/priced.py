@@ -8,7 +8,7 @@ from typing import Literal, Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, model_validator
 
 from schemas.events import EventAttributes
-from schemas.money import NonNegativeUsd, Usd
+from schemas.money import MONEY_CONTEXT, NonNegativeUsd, Usd
 from schemas.usage import TokenUsage
 
 
@@ -43,7 +43,9 @@ class CostBreakdown(BaseModel):
 
     @model_validator(mode="after")
     def _parts_sum_to_total(self) -> Self:
-        parts = self.input + self.cache_read + self.cache_write + self.output + self.reasoning + self.other
+        parts = MONEY_CONTEXT.add(self.input, self.cache_read)
+        for part in (self.cache_write, self.output, self.reasoning, self.other):
+            parts = MONEY_CONTEXT.add(parts, part)
         if parts != self.total:
             raise ValueError(f"cost parts sum to {parts}, not to total {self.total}")
         return self

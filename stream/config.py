@@ -7,11 +7,12 @@ An invalid setting stops the process at start with one line naming it
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
 
 ENV_PREFIX = "COSTREAM_"
 
@@ -70,6 +71,15 @@ class Settings(BaseSettings):
     # --- processing --------------------------------------------------------------------
     window_size: float = 60.0
     """Tumbling window size (seconds, or ``'1m'``, ``'5m'``, ``'1h'``)."""
+    window_grace: float = 300.0
+    """How long after its end (in event time) a window stays open for late events."""
+    window_dimensions: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["feature"])
+    """Attribute keys that split a tenant's window into groups (besides provider and model):
+    feature, agent, operation, user_id, api_key_id, session_id, request_id, tags.<key>."""
+    window_max_groups: int = Field(default=200, ge=2, le=100_000)
+    """Most groups per tenant window; the smallest beyond it fold into one 'other' group."""
+    window_flush_interval: float = 1.0
+    """How often changed windows are recomputed and emitted."""
     insert_batch_size: int = Field(default=5000, ge=1, le=1_000_000)
     """Most messages taken from Kafka per ClickHouse insert."""
     insert_batch_wait: float = 0.5
@@ -83,7 +93,10 @@ class Settings(BaseSettings):
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    @field_validator("window_size", "insert_batch_wait", "insert_retry_max_backoff", mode="before")
+    @field_validator(
+        "window_size", "window_grace", "window_flush_interval", "insert_batch_wait", "insert_retry_max_backoff",
+        mode="before",
+    )
     @classmethod
     def _duration(cls, value: object) -> float:
         return parse_duration(value)
@@ -91,8 +104,26 @@ class Settings(BaseSettings):
     @field_validator("window_size")
     @classmethod
     def _whole_window(cls, value: float) -> float:
-        if value < 1 or value != int(value) or 86400 % value:
-            raise ValueError("must be a whole number of seconds that divides a day (e.g. 1m, 5m, 1h)")
+        if value < 1 or value != int(value) or 3600 % value:
+            raise ValueError("must be a whole number of seconds that divides an hour (e.g. 1m, 5m, 1h)")
+        return value
+
+    @field_validator("window_dimensions", mode="before")
+    @classmethod
+    def _dimension_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.strip("[]").replace('"', "").split(",") if part.strip()]
+        return value
+
+    @field_validator("window_dimensions")
+    @classmethod
+    def _known_dimensions(cls, value: list[str]) -> list[str]:
+        from stream.windows.compute import dimension_expression
+
+        for name in value:
+            dimension_expression(name)
+        if len(set(value)) != len(value):
+            raise ValueError("lists a dimension twice")
         return value
 
     @field_validator("clickhouse_url")
@@ -164,3 +195,5 @@ def load_settings(**overrides: object) -> Settings:
         if not field and ":" in message:
             field, message = (part.strip() for part in message.split(":", 1))
         raise SettingsError(f"invalid setting {ENV_PREFIX}{field.upper()}: {message}") from None
+    except SourceError as exc:
+        raise SettingsError(f"invalid settings: {exc}") from None

@@ -19,6 +19,7 @@ from stream.ingest.decode import SourceMessage
 from stream.ingest.pipeline import IngestResult, process_messages
 from stream.pricing import PriceBook
 from stream.sinks.clickhouse import ClickHouseSink
+from stream.windows.tracker import WindowTracker
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ def register_ingest_agent(
     sink: ClickHouseSink,
     prices: PriceBookHolder,
     counters: IngestCounters,
+    windows: WindowTracker,
     batch_size: int,
     batch_wait: float,
 ) -> None:
@@ -82,7 +84,10 @@ def register_ingest_agent(
     async def ingest(stream: faust.StreamT[bytes]) -> None:
         async for events in stream.take_events(batch_size, within=batch_wait):  # type: ignore[attr-defined]
             messages = [source_message(event) for event in events]
-            result = process_messages(messages, prices.book, datetime.now(UTC))
+            now = datetime.now(UTC)
+            result = process_messages(messages, prices.book, now)
+            windows.begin_batch(now)
             await sink.store_batch(result.priced, result.dead)
+            windows.note(record.event for record in result.priced)
             await publish(result)
             counters.add(len(messages), result)

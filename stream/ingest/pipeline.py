@@ -4,16 +4,11 @@ dead letters out. No I/O here, so ``costream price`` and the agent share it exac
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from schemas import DeadLetter, PricedUsageEvent
+from schemas import DeadLetter
 from stream.canonical import UsageError, extract_usage
 from stream.ingest.decode import SourceMessage, dead_letter, decode_message
+from stream.ingest.records import PricedRecord
 from stream.pricing import PriceBook, price_event
-
-
-@dataclass(frozen=True, slots=True)
-class PricedRecord:
-    event: PricedUsageEvent
-    source: SourceMessage
 
 
 @dataclass(slots=True)

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from schemas import DeadLetter
-from stream.ingest.pipeline import PricedRecord
+from stream.ingest.records import PricedRecord
 from stream.store.client import ClickHouseStore
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class ClickHouseSink:
         self.fault = fault
         self.failed_attempts = 0
 
-    async def _insert_until_stored(self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
+    async def insert_until_stored(self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
         backoff = 0.1
         while True:
             try:
@@ -96,6 +96,6 @@ class ClickHouseSink:
 
     async def store_batch(self, priced: Sequence[PricedRecord], dead: Sequence[DeadLetter]) -> None:
         if priced:
-            await self._insert_until_stored("usage_events", [event_row(r) for r in priced], EVENT_COLUMNS)
+            await self.insert_until_stored("usage_events", [event_row(r) for r in priced], EVENT_COLUMNS)
         if dead:
-            await self._insert_until_stored("dead_letters", [dead_letter_row(d) for d in dead], DEAD_LETTER_COLUMNS)
+            await self.insert_until_stored("dead_letters", [dead_letter_row(d) for d in dead], DEAD_LETTER_COLUMNS)

@@ -88,6 +88,9 @@ class ClickHouseStore:
         )
         return result
 
+    async def command(self, sql: str, parameters: dict[str, Any] | None = None) -> Any:
+        return await self._run(lambda: self._connected().command(sql, parameters=parameters))
+
     async def insert(self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
         await self._run(lambda: self._connected().insert(table, rows, column_names=list(columns)))
 

@@ -1,11 +1,14 @@
 """Building the Faust app from settings: topics, agents and the worker's HTTP pages."""
 
+import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import faust
 from faust.web import Request, Response, View
 
+from schemas.windows import WindowAggregate
 from stream.broker.client import ssl_context
 from stream.config import Settings
 from stream.demo.publisher import register_demo_publisher
@@ -15,6 +18,9 @@ from stream.sinks.clickhouse import ClickHouseSink
 from stream.store.client import ClickHouseStore
 from stream.web.jsonutil import dumps
 from stream.web.query import QueryError, run_query
+from stream.windows.tracker import WindowSettings, WindowTracker
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -23,6 +29,7 @@ class Worker:
     store: ClickHouseStore
     sink: ClickHouseSink
     prices: PriceBookHolder
+    windows: WindowTracker
     counters: IngestCounters = field(default_factory=IngestCounters)
 
 
@@ -68,20 +75,60 @@ def create_app(settings: Settings, store: ClickHouseStore, book: PriceBook, demo
                              value_serializer="raw", key_serializer="raw")
     dlq_topic = app.topic(settings.topic_dlq, value_type=bytes, key_type=bytes,
                           value_serializer="raw", key_serializer="raw")
-    worker = Worker(
-        app=app,
-        store=store,
-        sink=ClickHouseSink(store, max_backoff=settings.insert_retry_max_backoff),
-        prices=PriceBookHolder(book),
+    aggregates_topic = app.topic(settings.topic_aggregates, value_type=bytes, key_type=bytes,
+                                 value_serializer="raw", key_serializer="raw")
+
+    async def publish_aggregates(aggregates: list[WindowAggregate]) -> None:
+        pending = [
+            await aggregates_topic.send(key=a.tenant_id.encode(), value=a.model_dump_json().encode())
+            for a in aggregates
+        ]
+        for future in pending:
+            await future
+
+    sink = ClickHouseSink(store, max_backoff=settings.insert_retry_max_backoff)
+    windows = WindowTracker(
+        WindowSettings(
+            size_seconds=int(settings.window_size),
+            grace=timedelta(seconds=settings.window_grace),
+            dimensions=settings.window_dimensions,
+            max_groups=settings.window_max_groups,
+            consumer_group=settings.consumer_group,
+        ),
+        sink,
+        publish_aggregates,
     )
+    worker = Worker(app=app, store=store, sink=sink, prices=PriceBookHolder(book), windows=windows)
     register_ingest_agent(
-        app, raw_topic, priced_topic, dlq_topic, worker.sink, worker.prices, worker.counters,
+        app, raw_topic, priced_topic, dlq_topic, worker.sink, worker.prices, worker.counters, windows,
         batch_size=settings.insert_batch_size, batch_wait=settings.insert_batch_wait,
     )
+    _register_window_timer(worker, settings)
     if demo:
         register_demo_publisher(app, raw_topic)
     _register_pages(worker)
     return worker
+
+
+def _register_window_timer(worker: Worker, settings: Settings) -> None:
+    app, tracker = worker.app, worker.windows
+    recovered_for: list[int] | None = None
+
+    @app.timer(settings.window_flush_interval, name="costream.windows")  # type: ignore[untyped-decorator]
+    async def flush_windows() -> None:
+        nonlocal recovered_for
+        if app.consumer is None or app.rebalancing:
+            return
+        partitions = sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == settings.topic_raw)
+        if not partitions:
+            return
+        try:
+            if partitions != recovered_for:
+                await tracker.recover(partitions)
+                recovered_for = partitions
+            await tracker.run_pass(partitions)
+        except Exception:
+            log.exception("window pass failed; the changed windows are kept for the next pass")
 
 
 def _json(view: View, payload: Any, status: int = 200) -> Response:
@@ -110,6 +157,10 @@ def _register_pages(worker: Worker) -> None:
                 "dead_letters": counters.dead_letters,
                 "batches": counters.batches,
                 "insert_failures": worker.sink.failed_attempts,
+                "open_windows": len(worker.windows.open_windows),
+                "pending_windows": len(worker.windows.dirty),
+                "window_passes": worker.windows.passes,
+                "window_rows_emitted": worker.windows.emitted,
             })
 
     @app.page("/healthz")

@@ -1,5 +1,6 @@
 """The schema and the sink against the real ClickHouse engine (chDB)."""
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -7,24 +8,28 @@ from pathlib import Path
 import pytest
 
 from schemas import CostBreakdown, EventAttributes, PricedUsageEvent, TokenUsage, TrackingType
+from schemas.money import MONEY_CONTEXT
 from stream.ingest.decode import SourceMessage
-from stream.ingest.pipeline import PricedRecord
+from stream.ingest.records import PricedRecord
 from stream.sinks.clickhouse import ClickHouseSink
 from stream.store.client import ClickHouseStore
 from stream.store.migrate import available_migrations, migrate
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> ClickHouseStore:
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClickHouseStore]:
+    # chDB serves one data path per process at a time: every test store is closed after use.
     path: Path = tmp_path_factory.mktemp("chdb")
     opened = ClickHouseStore(f"chdb://{path}")
     migrate(opened)
-    return opened
+    yield opened
+    opened.close()
 
 
 def test_migrations_are_versioned_and_idempotent(store: ClickHouseStore) -> None:
     assert migrate(store) == []
-    versions = [row[0] for row in store.query_sync("SELECT version FROM schema_migrations FINAL").result_rows]
+    rows = store.query_sync("SELECT version FROM schema_migrations FINAL ORDER BY version").result_rows
+    versions = [row[0] for row in rows]
     assert versions == [m.version for m in available_migrations()]
     columns = dict(store.query_sync("SELECT name, type FROM system.columns WHERE table = 'usage_events'").result_rows)
     assert columns["total_cost"] == "Nullable(Decimal(38, 18))"
@@ -57,7 +62,7 @@ async def test_exact_decimals_round_trip_and_duplicates_collapse(store: ClickHou
         "SELECT count(), sum(total_cost), countIf(total_cost IS NULL) FROM usage_events "
         "WHERE tenant_id = {t:String}", {"t": "t-exact"}, {"final": 1},
     )
-    assert result.result_rows == [(3, tiny + big, 1)]
+    assert result.result_rows == [(3, MONEY_CONTEXT.add(tiny, big), 1)]
 
 
 async def test_the_sink_retries_until_the_store_takes_the_rows(store: ClickHouseStore) -> None:

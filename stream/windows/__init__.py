@@ -1,0 +1,1 @@
+"""Tumbling event-time windows per tenant, derived from the deduplicated event store."""
