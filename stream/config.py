@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     topic_aggregates: str = Field(default="llm.usage.aggregates", min_length=1)
     topic_breaches: str = Field(default="llm.budget.breaches", min_length=1)
     topic_budget_status: str = Field(default="llm.budget.status", min_length=1)
+    topic_budget_definitions: str = Field(default="llm.budget.definitions", min_length=1)
 
     # --- ClickHouse --------------------------------------------------------------------
     clickhouse_url: str | None = None
@@ -86,6 +87,8 @@ class Settings(BaseSettings):
     """Longest wait (seconds) to fill an insert batch before writing what is there."""
     insert_retry_max_backoff: float = 30.0
     price_overrides_file: Path | None = None
+    budgets_file: Path | None = None
+    """Budgets loaded at start (YAML); changes at run time go through the definitions topic."""
 
     # --- worker HTTP (queries in embedded mode, health) --------------------------------
     http_host: str = "127.0.0.1"

@@ -29,6 +29,7 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(settings.topic_aggregates, partitions),
         TopicSpec(settings.topic_breaches, partitions),
         TopicSpec(settings.topic_budget_status, partitions, compacted=True),
+        TopicSpec(settings.topic_budget_definitions, partitions, compacted=True),
     ]
 
 

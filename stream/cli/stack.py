@@ -6,6 +6,7 @@ from typing import Any
 from rich.console import Console
 
 from stream.broker.embedded import BrokerStartError
+from stream.budgets.registry import BudgetDefinitionError
 from stream.cli.errors import CliError
 from stream.config import Settings
 from stream.store.client import ClickHouseStore, StoreUnavailable
@@ -31,7 +32,7 @@ def register(commands: Any) -> None:
 def _run(settings: Settings, console: Console, *, demo: bool, start_broker: bool) -> int:
     try:
         run_stack(settings, demo=demo, start_broker=start_broker, console=console)
-    except BrokerStartError as exc:
+    except (BrokerStartError, BudgetDefinitionError) as exc:
         raise CliError(str(exc)) from None
     except StoreUnavailable as exc:
         raise CliError(str(exc), "is another costream worker running on the same data directory?") from None

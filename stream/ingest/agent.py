@@ -1,9 +1,10 @@
 """The ingest agent: the I/O shell around :func:`process_messages`.
 
 Messages are taken from the raw topic in batches (``take_events``). For each batch the
-rows are stored in ClickHouse first, then priced events and dead letters are published
-and awaited; only when the batch handler returns does Faust ack the batch's messages,
-so committed offsets never pass a row that is not stored (at-least-once; the store
+rows are stored in ClickHouse first, the windows they touch are noted, budgets are
+checked against the stored spend, then priced events and dead letters are published and
+awaited; only when the batch handler returns does Faust ack the batch's messages, so
+committed offsets never pass a row that is not stored (at-least-once; the store
 deduplicates by event_id).
 """
 
@@ -11,15 +12,18 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import faust
 
 from stream.ingest.decode import SourceMessage
 from stream.ingest.pipeline import IngestResult, process_messages
 from stream.pricing import PriceBook
-from stream.sinks.clickhouse import ClickHouseSink
-from stream.windows.tracker import WindowTracker
+from stream.retry import retry_until_done
+
+if TYPE_CHECKING:
+    from stream.worker.app import Worker
 
 log = logging.getLogger(__name__)
 
@@ -54,25 +58,21 @@ def source_message(event: Any) -> SourceMessage:
     return SourceMessage(value, message.key, message.topic, message.partition, message.offset)
 
 
-def register_ingest_agent(
-    app: faust.App,
-    raw_topic: faust.TopicT,
-    priced_topic: faust.TopicT,
-    dlq_topic: faust.TopicT,
-    sink: ClickHouseSink,
-    prices: PriceBookHolder,
-    counters: IngestCounters,
-    windows: WindowTracker,
-    batch_size: int,
-    batch_wait: float,
-) -> None:
+def register_ingest_agent(worker: "Worker") -> None:
+    app, settings, topics = worker.app, worker.settings, worker.topics
+    sink, prices, counters, windows, budgets = (
+        worker.sink, worker.prices, worker.counters, worker.windows, worker.budgets
+    )
+
     async def publish(result: IngestResult) -> None:
         pending = [
-            await priced_topic.send(key=record.event.tenant_id.encode(), value=record.event.model_dump_json().encode())
+            await topics["priced"].send(
+                key=record.event.tenant_id.encode(), value=record.event.model_dump_json().encode()
+            )
             for record in result.priced
         ]
         pending += [
-            await dlq_topic.send(
+            await topics["dlq"].send(
                 key=(letter.tenant_id or "").encode() or None, value=letter.model_dump_json().encode()
             )
             for letter in result.dead
@@ -80,14 +80,19 @@ def register_ingest_agent(
         if pending:
             await asyncio.gather(*pending)
 
-    @app.agent(raw_topic, name="costream.ingest")
+    @app.agent(topics["raw"], name="costream.ingest")
     async def ingest(stream: faust.StreamT[bytes]) -> None:
-        async for events in stream.take_events(batch_size, within=batch_wait):  # type: ignore[attr-defined]
+        batches = stream.take_events(settings.insert_batch_size, within=settings.insert_batch_wait)  # type: ignore[attr-defined]
+        async for events in batches:
             messages = [source_message(event) for event in events]
             now = datetime.now(UTC)
             result = process_messages(messages, prices.book, now)
             windows.begin_batch(now)
             await sink.store_batch(result.priced, result.dead)
-            windows.note(record.event for record in result.priced)
+            priced_events = [record.event for record in result.priced]
+            windows.note(priced_events)
+            await retry_until_done(
+                partial(budgets.check, priced_events), "budget check", settings.insert_retry_max_backoff
+            )
             await publish(result)
             counters.add(len(messages), result)

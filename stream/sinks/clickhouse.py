@@ -6,14 +6,13 @@ While ClickHouse is down, :meth:`store` keeps retrying with exponential backoff:
 agent stops taking messages (backpressure) and nothing past the unstored rows commits.
 """
 
-import asyncio
 import logging
-import random
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from schemas import DeadLetter
 from stream.ingest.records import PricedRecord
+from stream.retry import retry_until_done
 from stream.store.client import ClickHouseStore
 
 log = logging.getLogger(__name__)
@@ -79,20 +78,15 @@ class ClickHouseSink:
         self.failed_attempts = 0
 
     async def insert_until_stored(self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
-        backoff = 0.1
-        while True:
-            try:
-                if self.fault is not None:
-                    await self.fault(table)
-                await self.store.insert(table, rows, columns)
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self.failed_attempts += 1
-                log.warning("insert of %d rows into %s failed (%s); retrying in %.1fs", len(rows), table, exc, backoff)
-                await asyncio.sleep(backoff * (0.5 + random.random() / 2))
-                backoff = min(backoff * 2, self.max_backoff)
+        async def insert() -> None:
+            if self.fault is not None:
+                await self.fault(table)
+            await self.store.insert(table, rows, columns)
+
+        def count_failure(_: Exception) -> None:
+            self.failed_attempts += 1
+
+        await retry_until_done(insert, f"insert of {len(rows)} rows into {table}", self.max_backoff, count_failure)
 
     async def store_batch(self, priced: Sequence[PricedRecord], dead: Sequence[DeadLetter]) -> None:
         if priced:

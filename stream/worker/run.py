@@ -15,11 +15,16 @@ from rich.console import Console
 
 from stream.broker.embedded import EmbeddedBroker
 from stream.broker.topics import ensure_topics
+from stream.budgets.registry import BudgetRegistry, load_budget_file
 from stream.config import Settings
+from stream.demo.publisher import register_demo_publisher
+from stream.ingest.agent import register_ingest_agent
 from stream.pricing import PriceBook
 from stream.store.client import ClickHouseStore
 from stream.store.migrate import migrate
-from stream.worker.app import create_app
+from stream.worker.app import Worker, build_worker
+from stream.worker.pages import register_pages
+from stream.worker.tasks import register_budget_tasks, register_window_timer
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +35,18 @@ def prepare_topics(settings: Settings) -> list[str]:
         return loop.run_until_complete(ensure_topics(settings))
     finally:
         loop.close()
+
+
+def create_worker(settings: Settings, store: ClickHouseStore, book: PriceBook, demo: bool = False) -> Worker:
+    registry = BudgetRegistry(load_budget_file(settings.budgets_file) if settings.budgets_file else [])
+    worker = build_worker(settings, store, book, registry)
+    register_ingest_agent(worker)
+    register_window_timer(worker)
+    register_budget_tasks(worker)
+    register_pages(worker)
+    if demo:
+        register_demo_publisher(worker.app, worker.topics["raw"])
+    return worker
 
 
 def run_stack(settings: Settings, *, demo: bool, start_broker: bool, console: Console) -> None:
@@ -43,7 +60,7 @@ def run_stack(settings: Settings, *, demo: bool, start_broker: bool, console: Co
         store = ClickHouseStore(settings.clickhouse_dsn)
         applied = migrate(store)
         book = PriceBook.load(settings.price_overrides_file)
-        worker = create_app(settings, store, book, demo=demo)
+        worker = create_worker(settings, store, book, demo=demo)
         _print_banner(console, settings, broker, [m.name for m in applied], demo)
         asyncio.set_event_loop(asyncio.new_event_loop())
         faust.Worker(worker.app, loglevel=settings.log_level, quiet=True).execute_from_commandline()

@@ -1,0 +1,1 @@
+"""Budgets: definitions, calendar periods, spend, and breaches published once each."""

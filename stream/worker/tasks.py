@@ -1,0 +1,47 @@
+"""Background work of the worker besides the ingest agent: emitting windows on a timer,
+following budget definitions, and (with ``--demo``) publishing sample traffic."""
+
+import logging
+
+from stream.broker.reader import follow_topic, read_topic
+from stream.worker.app import Worker
+
+log = logging.getLogger(__name__)
+
+
+def register_window_timer(worker: Worker) -> None:
+    app, tracker, settings = worker.app, worker.windows, worker.settings
+    recovered_for: list[int] | None = None
+
+    @app.timer(settings.window_flush_interval, name="costream.windows")  # type: ignore[untyped-decorator]
+    async def flush_windows() -> None:
+        nonlocal recovered_for
+        if app.consumer is None or app.rebalancing:
+            return
+        partitions = sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == settings.topic_raw)
+        if not partitions:
+            return
+        try:
+            if partitions != recovered_for:
+                await tracker.recover(partitions)
+                recovered_for = partitions
+            await tracker.run_pass(partitions)
+        except Exception:
+            log.exception("window pass failed; the changed windows are kept for the next pass")
+
+
+def register_budget_tasks(worker: Worker) -> None:
+    """Learn the breaches already published, then follow budget definitions; budget checks
+    wait until both are known."""
+    app, enforcer, settings = worker.app, worker.budgets, worker.settings
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def follow_budgets() -> None:
+        enforcer.remember_published(await read_topic(settings, settings.topic_breaches))
+        log.info("budgets: %d breaches already published", len(enforcer.fired))
+
+        async def caught_up() -> None:
+            log.info("budgets: %d in force", len(enforcer.registry))
+            enforcer.ready.set()
+
+        await follow_topic(settings, settings.topic_budget_definitions, enforcer.registry.apply, caught_up)
