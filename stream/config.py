@@ -16,7 +16,7 @@ from pydantic_settings import SettingsError as SourceError
 
 ENV_PREFIX = "COSTREAM_"
 
-_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d)?\s*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _DURATION_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
 
@@ -25,7 +25,7 @@ def parse_duration(value: object) -> float:
     if isinstance(value, int | float) and not isinstance(value, bool):
         seconds = float(value)
     elif isinstance(value, str) and (match := _DURATION.match(value)):
-        seconds = int(match.group(1)) * _DURATION_SECONDS[match.group(2)]
+        seconds = float(match.group(1)) * _DURATION_SECONDS[match.group(2)]
     else:
         raise ValueError("expected a duration such as 60, '90s', '5m' or '1h'")
     if seconds <= 0:

@@ -75,15 +75,18 @@ def evaluate(
             breach_id=breach_id(budget.id, spend.period_start, kind, detail), kind=kind, budget_id=budget.id,
             tenant_id=budget.tenant_id, scope=budget.scope, period=budget.period,
             period_start=spend.period_start, period_end=spend.period_end, severity=severity,
-            limit_usd=budget.limit_usd, spend_usd=spend.spend, emitted_at=now, **fields,  # type: ignore[arg-type]
+            limit_usd=budget.limit_usd, spend_usd=spend.spend, emitted_at=now, **fields,
         )
 
     for threshold in budget.thresholds:
         crossing_at = MONEY_CONTEXT.divide(MONEY_CONTEXT.multiply(budget.limit_usd, threshold.percent), HUNDRED)
         if spend.spend < crossing_at:
             break
+        # The limit is part of the identity: after a limit change, crossing a percentage
+        # of the new limit is news to a gateway; re-reading the same limit is not.
         candidate = breach(
-            BreachKind.THRESHOLD, threshold_detail(threshold.percent), threshold.severity,
+            BreachKind.THRESHOLD, f"{threshold_detail(threshold.percent)}%of{threshold_detail(budget.limit_usd)}",
+            threshold.severity,
             threshold_percent=threshold.percent, triggering_event_id=None, crossed_at=None,
         )
         if candidate.breach_id in fired:

@@ -123,7 +123,7 @@ class WindowTracker:
             "WHERE consumer_group = {group:String} AND partition IN {partitions:Array(UInt32)}",
             parameters={"group": self.settings.consumer_group, "partitions": list(partitions)},
         )
-        found = dict(result.result_rows)
+        found: dict[int, datetime] = {row[0]: row[1] for row in result.result_rows}
         if len(found) < len(partitions):
             # A partition never passed here: recompute everything ingested recently.
             return datetime(1970, 1, 1, tzinfo=UTC)

@@ -43,6 +43,11 @@ def register_pages(worker: Worker) -> None:
                 "breaches_published": worker.budgets.breaches_published,
             })
 
+    @app.page("/v1/budgets")
+    class BudgetsView(View):
+        async def get(self, request: Request) -> Response:
+            return _json(self, [budget.model_dump(mode="json") for budget in worker.budgets.registry.all()])
+
     @app.page("/healthz")
     class HealthView(View):
         async def get(self, request: Request) -> Response:

@@ -1,0 +1,50 @@
+"""Pricing one event: tracking type, cost of record, drift (pure)."""
+
+from datetime import datetime
+
+from schemas import PricedUsageEvent, RawUsageEvent, TrackingType
+from schemas.money import MONEY_CONTEXT
+from stream.canonical import ExtractedUsage
+from stream.pricing.book import PriceBook
+
+UNKNOWN_MODEL = "unknown"
+
+
+def price_event(
+    event: RawUsageEvent, extracted: ExtractedUsage, book: PriceBook, ingested_at: datetime
+) -> PricedUsageEvent:
+    """Exactly one tracking type: provider_cost (a cost was reported) > tokens (the book
+    prices the model) > unpriced (cost null, tokens kept). With both a reported cost and
+    a token price, both are kept and their difference is the drift."""
+    model = event.model or extracted.model or UNKNOWN_MODEL
+    quote = book.quote(event.provider, model, extracted.tokens, event.occurred_at, event.tenant_id) \
+        if model != UNKNOWN_MODEL else None
+    reported = event.provider_cost_usd if event.provider_cost_usd is not None else extracted.reported_cost_usd
+    token_cost = quote.breakdown if quote else None
+    if reported is not None:
+        tracking, total = TrackingType.PROVIDER_COST, reported
+    elif token_cost is not None:
+        tracking, total = TrackingType.TOKENS, token_cost.total
+    else:
+        tracking, total = TrackingType.UNPRICED, None
+    drift = MONEY_CONTEXT.subtract(reported, token_cost.total) if reported is not None and token_cost else None
+    return PricedUsageEvent(
+        event_id=event.event_id,
+        tenant_id=event.tenant_id,
+        occurred_at=event.occurred_at,
+        ingested_at=ingested_at,
+        provider=event.provider,
+        api_flavor=event.api_flavor,
+        model=model,
+        resolved_model=quote.resolved_model if quote else None,
+        tokens=extracted.tokens,
+        token_cost=token_cost,
+        provider_cost_usd=reported,
+        total_cost=total,
+        cost_drift_usd=drift,
+        tracking_type=tracking,
+        priced=tracking is not TrackingType.UNPRICED,
+        price_source=quote.price_source if quote else ("provider" if reported is not None else None),
+        price_version=quote.price_version if quote else None,
+        attributes=event.attributes,
+    )
