@@ -17,7 +17,6 @@ from stream.cli.errors import CliError
 from stream.cli.output import FORMATS, print_rows
 from stream.config import Settings
 from stream.store.client import ClickHouseStore, StoreUnavailable
-from stream.web.query import READ_ONLY_SETTINGS
 
 
 def register(commands: Any) -> None:
@@ -64,7 +63,7 @@ def query_worker(settings: Settings, sql: str, parameters: dict[str, str]) -> di
 def query_direct(settings: Settings, sql: str, parameters: dict[str, str]) -> dict[str, Any]:
     store = ClickHouseStore(settings.clickhouse_dsn)
     try:
-        result = store.query_sync(sql, parameters or None, READ_ONLY_SETTINGS)
+        result = store.query_readonly_sync(sql, parameters or None)
     except StoreUnavailable as exc:
         raise CliError(str(exc), "is a costream worker using this data directory on another port?") from None
     except Exception as exc:

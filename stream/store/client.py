@@ -24,14 +24,23 @@ class StoreUnavailable(RuntimeError):
     """The store cannot be opened (bad URL, data path held by another process, server down)."""
 
 
-def connect(dsn: str) -> Client:
+# Session settings of the connection that serves ad-hoc (user) queries. They live on a
+# connection of their own: chDB keeps a failed query's settings in its session, so a
+# per-query ``readonly`` would leak into the connection that writes.
+READER_SETTINGS = {
+    "readonly": 2, "final": 1, "max_execution_time": 120, "max_result_rows": 1_000_000, "result_overflow_mode": "throw",
+}
+
+
+def connect(dsn: str, settings: dict[str, Any] | None = None) -> Client:
     try:
         if dsn.startswith("chdb://"):
             path = Path(dsn.removeprefix("chdb://"))
             path.mkdir(parents=True, exist_ok=True)
-            return clickhouse_connect.get_client(dsn=f"chdb://{path}")
+            return clickhouse_connect.get_client(dsn=f"chdb://{path}", settings=settings)
         parts = urlsplit(dsn)
         return clickhouse_connect.get_client(
+            settings=settings,
             host=parts.hostname or "localhost",
             port=parts.port or (8443 if parts.scheme == "https" else 8123),
             username=parts.username or "default",
@@ -49,6 +58,7 @@ class ClickHouseStore:
         self.dsn = dsn
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
         self._client: Client | None = None
+        self._reader: Client | None = None
 
     @property
     def embedded(self) -> bool:
@@ -58,6 +68,11 @@ class ClickHouseStore:
         if self._client is None:
             self._client = connect(self.dsn)
         return self._client
+
+    def _reading(self) -> Client:
+        if self._reader is None:
+            self._reader = connect(self.dsn, READER_SETTINGS)
+        return self._reader
 
     async def _run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         loop = asyncio.get_running_loop()
@@ -88,6 +103,14 @@ class ClickHouseStore:
         )
         return result
 
+    async def query_readonly(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
+        """A user's query: read-only and deduplicated (``final``), on its own connection."""
+        result: QueryResult = await self._run(lambda: self._reading().query(sql, parameters=parameters))
+        return result
+
+    def query_readonly_sync(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
+        return self._executor.submit(lambda: self._reading().query(sql, parameters=parameters)).result()
+
     async def command(self, sql: str, parameters: dict[str, Any] | None = None) -> Any:
         return await self._run(lambda: self._connected().command(sql, parameters=parameters))
 
@@ -95,7 +118,8 @@ class ClickHouseStore:
         await self._run(lambda: self._connected().insert(table, rows, column_names=list(columns)))
 
     def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            self._executor.submit(client.close).result()
+        for client in (self._reader, self._client):
+            if client is not None:
+                self._executor.submit(client.close).result()
+        self._client = self._reader = None
         self._executor.shutdown(wait=True)

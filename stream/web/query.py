@@ -1,9 +1,10 @@
 """``POST /v1/query``: read-only SQL over the worker's store.
 
 In embedded mode the worker process owns the chDB data path, so ad-hoc queries from
-``costream query`` come here. Queries run with ``readonly=2`` (no writes, no DDL) and
-``final=1`` (every ReplacingMergeTree read as if with FINAL, so duplicates from
-redelivery never show). The endpoint binds to 127.0.0.1 by default.
+``costream query`` come here. Queries run on the store's reader connection, with
+``readonly=2`` (no writes, no DDL) and ``final=1`` (every ReplacingMergeTree read as if
+with FINAL, so duplicates from redelivery never show). The endpoint binds to 127.0.0.1
+by default.
 """
 
 from typing import Any
@@ -11,9 +12,6 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from stream.store.client import ClickHouseStore
-
-READ_ONLY_SETTINGS = {"readonly": 2, "final": 1, "max_execution_time": 120}
-MAX_RESULT_ROWS = 100_000
 
 
 class QueryRequest(BaseModel):
@@ -34,11 +32,7 @@ async def run_query(store: ClickHouseStore, body: bytes) -> dict[str, Any]:
     except ValidationError as exc:
         raise QueryError(400, f"invalid request: {exc.errors(include_url=False)[0]['msg']}") from None
     try:
-        result = await store.query(
-            request.sql,
-            parameters=request.parameters or None,
-            settings={**READ_ONLY_SETTINGS, "max_result_rows": MAX_RESULT_ROWS, "result_overflow_mode": "throw"},
-        )
+        result = await store.query_readonly(request.sql, parameters=request.parameters or None)
     except Exception as exc:
         raise QueryError(400, str(exc).strip().splitlines()[0][:2000]) from None
     return {
