@@ -80,8 +80,9 @@ class PricedUnit:
 class CompiledRates:
     units: tuple[PricedUnit, ...]
     """Most specific first, so descendants' leaves are known before their ancestors'."""
-    output_unit: PricedUnit | None = None
-    """Where reasoning tokens are billed when the model has no reasoning rate of its own."""
+    output_index: int | None = None
+    """The output unit, where reasoning tokens are billed when the model has no
+    reasoning rate of its own."""
 
     def per_million(self) -> dict[str, Decimal]:
         """Base rates by price key, as published (for display and diffs)."""
@@ -108,10 +109,11 @@ class CompiledRates:
                 if multiplier is not None:
                     cost = MONEY_CONTEXT.multiply(cost, multiplier)
                 lines[unit.line] += cost
-        if self.output_unit is not None and tokens.reasoning_tokens:
+        if self.output_index is not None and tokens.reasoning_tokens:
             # Reasoning billed at the output rate still gets its own line.
-            unit = self.output_unit
-            share = unit.rate_for(total_input) * Decimal(tokens.reasoning_tokens) / unit.per
+            unit = self.units[self.output_index]
+            reasoning = min(tokens.reasoning_tokens, leaves[self.output_index])
+            share = unit.rate_for(total_input) * Decimal(reasoning) / unit.per
             if multiplier is not None:
                 share = MONEY_CONTEXT.multiply(share, multiplier)
             lines[OUTPUT] -= share
@@ -150,7 +152,7 @@ def compile_units(resolved: Iterable[tuple[UnitDef, Decimal | TieredPrices]]) ->
             base, tiers = price, ()
         units.append(PricedUnit(unit.usage_key, unit.price_key, cost_line(unit), unit.per, base, tiers, descendants))
     has_reasoning_rate = any(unit.line == REASONING for unit in units)
-    output = next((unit for unit in units if unit.usage_key == "output_tokens"), None)
+    output = next((index for index, unit in enumerate(units) if unit.usage_key == "output_tokens"), None)
     return CompiledRates(tuple(units), None if has_reasoning_rate else output)
 
 
