@@ -41,3 +41,7 @@ schemas: $(STAMP)
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+
+## Figures and ratios measured in one run: printed, and written under bench/results/.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run

@@ -1,140 +1,202 @@
 """The price book: genai-prices data, under operator overrides, under tenant overrides.
 
-Prices are resolved at the event's ``occurred_at``, never at "now": genai-prices' dated
-prices (``ConditionalPrice`` with start dates or times of day) and the overrides'
-``effective_from``/``effective_until`` are all evaluated at event time, so re-running
-old events gives their historical cost. Lookups and compiled rates are cached per
-model and per price object, so the hot path does no parsing or decomposition.
+Prices are those in force at the event's ``occurred_at``, never "now", so re-pricing
+old events gives their historical cost.
+
+Hot path: the first event of a (provider, model, tenant) finds the model once (genai-
+prices' matching, then normalised ids) and collects the instants at which its price can
+change: genai-prices' start dates and the overrides' ``effective_from``/``until``.
+Between two such instants (a price period) the price is constant, so it is resolved and
+compiled to flat rates once per period and cached under the period's index; an event
+then costs a dict lookup, a bisect and a few Decimal multiplications. Models with
+time-of-day prices (off-peak discounts) add the active price's index to the key.
+
+A book is immutable in what it prices; its caches only memoise. ``reload`` builds a new
+book for the caller to swap in whole.
 """
 
-from dataclasses import dataclass, field
-from datetime import datetime
-from decimal import Decimal
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
-import genai_prices
-from genai_prices import data_snapshot
+from genai_prices.data_snapshot import DataSnapshot
 from genai_prices.types import ModelInfo, ModelPrice, Provider
 
 from schemas import CostBreakdown, TokenUsage
-from schemas.money import MONEY_CONTEXT
 from stream.canonical import canonical_provider
+from stream.pricing import genai
 from stream.pricing.normalize import lookup_variants
-from stream.pricing.overrides import Overrides
+from stream.pricing.overrides import Override, Overrides, boundaries, in_force
+from stream.pricing.quote import price_tokens
 from stream.pricing.rates import CompiledRates, compile_model_price
 
-GENAI_SOURCE = "genai-prices"
-GENAI_VERSION = genai_prices.__version__
+MAX_CACHED_MODELS = 65_536
+"""Model ids come from producers; past this many distinct (provider, model, tenant) keys
+the cache starts over rather than grow without bound."""
+
+_BEFORE_ALL = datetime(1, 1, 2, tzinfo=UTC)
+_DAY = 86_400
 
 
 @dataclass(frozen=True, slots=True)
 class Quote:
     resolved_model: str
+    """The price book's id of the model, after normalisation (``provider/model`` for genai-prices)."""
     breakdown: CostBreakdown
     price_source: str
+    """``genai-prices``, ``operator`` or ``tenant:<id>``."""
     price_version: str
+    """genai-prices' data version, or the overrides file's revision and the entry's effective_from."""
 
 
 @dataclass(frozen=True, slots=True)
 class ResolvedPrice:
-    """The rates in force for one (provider, model, tenant) at one instant."""
+    """The rates in force for one (provider, model, tenant) in one price period."""
 
     resolved_model: str
     rates: CompiledRates
-    multiplier: Decimal | None
     price_source: str
     price_version: str
 
 
-@dataclass
-class PriceBook:
-    overrides: Overrides = field(default_factory=Overrides.empty)
-    overrides_file: Path | None = None
-    _models: dict[tuple[str, str], tuple[Provider, ModelInfo] | None] = field(default_factory=dict)
-    _compiled: dict[int, tuple[ModelPrice, CompiledRates]] = field(default_factory=dict)
-    _variants: dict[str, list[str]] = field(default_factory=dict)
+class _Model:
+    """What one (provider, model, tenant) resolves to, and its prices per period."""
 
-    @classmethod
-    def load(cls, overrides_file: Path | None = None) -> "PriceBook":
-        overrides = Overrides.load(overrides_file) if overrides_file else Overrides.empty()
-        return cls(overrides, overrides_file)
+    __slots__ = ("book", "cuts", "found", "layers", "periods", "resolved_id", "time_of_day")
 
-    def reload(self) -> "PriceBook":
-        return PriceBook.load(self.overrides_file)
+    def __init__(self, book: "PriceBook", provider: str, model: str, tenant_id: str | None) -> None:
+        self.book = book
+        self.found = genai.find_model(book.snapshot, provider, model)
+        variants = lookup_variants(model)
+        names = list(variants)
+        if self.found is not None:
+            genai_provider, info = self.found
+            self.resolved_id = f"{genai_provider.id}/{info.id}"
+            names += [info.id.lower(), self.resolved_id.lower()]
+        else:
+            self.resolved_id = variants[0] if variants else model.strip().lower()
+        provider_id = canonical_provider(provider) or provider.strip().lower()
+        overrides = book.overrides
+        self.layers = tuple(
+            layer for layer in (
+                overrides.candidates(None, provider_id, names),
+                overrides.candidates(tenant_id, provider_id, names) if tenant_id is not None else (),
+            ) if layer
+        )
+        cuts = {cut for layer in self.layers for cut in boundaries(layer)}
+        info_or_none = self.found[1] if self.found is not None else None
+        self.time_of_day = genai.time_of_day_cuts(info_or_none) if info_or_none is not None else ()
+        if info_or_none is not None:
+            cuts.update(genai.start_dates(info_or_none))
+        self.cuts = tuple(sorted(cuts))
+        self.periods: dict[int, ResolvedPrice | None] = {}
 
-    # --- lookup -----------------------------------------------------------------------------
-    def variants(self, model: str) -> list[str]:
-        found = self._variants.get(model)
-        if found is None:
-            found = self._variants[model] = lookup_variants(model)
-        return found
-
-    def find_model(self, provider: str, model: str) -> tuple[Provider, ModelInfo] | None:
-        key = (provider, model)
-        if key in self._models:
-            return self._models[key]
-        provider_id = canonical_provider(provider)
-        genai_provider = None if provider_id in (None, "generic") else provider_id
-        snapshot = data_snapshot.get_snapshot()
-        found: tuple[Provider, ModelInfo] | None = None
-        for candidate_provider in dict.fromkeys((genai_provider, None)):
-            for variant in self.variants(model):
-                try:
-                    found = snapshot.find_provider_model(variant, None, candidate_provider, None)
-                    break
-                except LookupError:
-                    continue
-            if found is not None:
-                break
-        self._models[key] = found
-        return found
-
-    def _genai_rates(self, provider: str, model: str, at: datetime) -> ResolvedPrice | None:
-        found = self.find_model(provider, model)
-        if found is None:
-            return None
-        genai_provider, info = found
-        model_price = info.get_prices(at)
-        cached = self._compiled.get(id(model_price))
-        if cached is None or cached[0] is not model_price:
-            cached = self._compiled[id(model_price)] = (model_price, compile_model_price(model_price))
-        return ResolvedPrice(f"{genai_provider.id}/{info.id}", cached[1], None, GENAI_SOURCE, GENAI_VERSION)
-
-    def resolve(self, provider: str, model: str, at: datetime, tenant_id: str | None = None) -> ResolvedPrice | None:
-        price = self._genai_rates(provider, model, at)
-        if not self.overrides.entries:
+    def at(self, at: datetime) -> ResolvedPrice | None:
+        period = bisect_right(self.cuts, at)
+        if self.time_of_day:
+            # Off-peak prices: the day is cut at their start and end times as well.
+            slot = bisect_right(self.time_of_day, at.timestamp() % _DAY)
+            period = period * (len(self.time_of_day) + 1) + slot
+        try:
+            return self.periods[period]
+        except KeyError:
+            price = self.periods[period] = self._resolve(at)
             return price
-        provider_id = canonical_provider(provider) or provider.lower()
-        variants = self.variants(model)
-        layers = [(None, "operator")] + ([(tenant_id, f"tenant:{tenant_id}")] if tenant_id else [])
-        for tenant, source in layers:
-            found = self.overrides.find(tenant, provider_id, variants, at)
-            if found is None or (tenant is None and found[1].tenant_id is not None):
-                continue
-            if tenant is not None and found[1].tenant_id != tenant:
-                continue
-            index, entry = found
-            version = f"{self.overrides.revision}@{entry.effective_from.isoformat()}"
-            if entry.rates is not None:
-                price = ResolvedPrice(model.lower(), self.overrides.compiled[index], None, source, version)
-            elif price is not None and entry.multiplier is not None:
-                multiplier = entry.multiplier if price.multiplier is None else MONEY_CONTEXT.multiply(
-                    price.multiplier, entry.multiplier)
-                price = ResolvedPrice(price.resolved_model, price.rates, multiplier, source, version)
+
+    def _resolve(self, at: datetime) -> ResolvedPrice | None:
+        # Every event of the period shares this result, so resolve at the period's start:
+        # nothing changes within it. Time-of-day slots are keyed apart above, so genai-prices'
+        # own selection at this event's time holds for the whole slot.
+        period = bisect_right(self.cuts, at)
+        start = self.cuts[period - 1] if period else _BEFORE_ALL
+        price = self._genai_price(at if self.time_of_day else start)
+        for layer in self.layers:
+            override = in_force(layer, start)
+            if override is not None:
+                price = self._apply(price, override)
         return price
 
-    # --- pricing ----------------------------------------------------------------------------
+    def _genai_price(self, at: datetime) -> ResolvedPrice | None:
+        if self.found is None:
+            return None
+        model_price = self.found[1].get_prices(at)
+        rates = self.book.compiled(model_price)
+        if rates is None:
+            return None
+        return ResolvedPrice(self.resolved_id, rates, genai.SOURCE, self.book.genai_version)
+
+    def _apply(self, below: ResolvedPrice | None, override: Override) -> ResolvedPrice | None:
+        source = override.entry.source
+        if override.rates is not None:
+            return ResolvedPrice(self.resolved_id, override.rates, source, override.version)
+        if below is None or override.entry.multiplier is None:
+            return None  # a discount on a model with no price is still no price
+        return ResolvedPrice(below.resolved_model, below.rates.scaled(override.entry.multiplier), source,
+                             override.version)
+
+
+class PriceBook:
+    """Token prices by (provider, model, tenant, time). See the module docstring."""
+
+    __slots__ = ("_compiled", "_models", "genai_version", "overrides", "overrides_file", "snapshot")
+
+    def __init__(
+        self, overrides: Overrides | None = None, overrides_file: Path | None = None,
+        snapshot: DataSnapshot | None = None,
+    ) -> None:
+        self.overrides = overrides or Overrides.empty()
+        self.overrides_file = overrides_file
+        self.snapshot = snapshot or genai.current_snapshot()
+        self.genai_version = genai.snapshot_version(self.snapshot)
+        self._models: dict[tuple[str, str, str | None], _Model] = {}
+        self._compiled: dict[int, tuple[ModelPrice, CompiledRates | None]] = {}
+
+    @classmethod
+    def load(cls, overrides_file: Path | None = None, *, snapshot: DataSnapshot | None = None) -> "PriceBook":
+        """genai-prices' data, with the overrides file if given (raises OverridesError if invalid)."""
+        overrides = Overrides.load(overrides_file) if overrides_file is not None else None
+        return cls(overrides, overrides_file, snapshot)
+
+    def reload(self) -> "PriceBook":
+        """A new book from the overrides file as it is now; this one is left as it was."""
+        return PriceBook.load(self.overrides_file, snapshot=genai.current_snapshot())
+
+    def resolve(self, provider: str, model: str, at: datetime, tenant_id: str | None = None) -> ResolvedPrice | None:
+        """The price in force, with its source; None when nothing prices the model."""
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)  # as genai-prices does; events always carry a zone
+        key = (provider, model, tenant_id if tenant_id in self.overrides.tenants else None)
+        entry = self._models.get(key)
+        if entry is None:
+            if len(self._models) >= MAX_CACHED_MODELS:
+                self._models.clear()
+            entry = self._models[key] = _Model(self, provider, model, key[2])
+        return entry.at(at)
+
     def quote(
         self, provider: str, model: str, tokens: TokenUsage, occurred_at: datetime, tenant_id: str | None = None
     ) -> Quote | None:
-        """The token cost of one event, or None when the model has no price (never $0)."""
+        """The token cost of one event; None when the model has no price (never a $0 quote)."""
         price = self.resolve(provider, model, occurred_at, tenant_id)
         if price is None:
             return None
-        return Quote(price.resolved_model, price.rates.price(tokens, price.multiplier), price.price_source,
-                     price.price_version)
+        return Quote(price.resolved_model, price_tokens(price.rates, tokens), price.price_source, price.price_version)
 
     def rates(
         self, provider: str, model: str, occurred_at: datetime, tenant_id: str | None = None
-    ) -> ResolvedPrice | None:
-        return self.resolve(provider, model, occurred_at, tenant_id)
+    ) -> CompiledRates | None:
+        """The flat rates in force (with any tenant multiplier applied), for display."""
+        price = self.resolve(provider, model, occurred_at, tenant_id)
+        return price.rates if price is not None else None
+
+    def compiled(self, model_price: ModelPrice) -> CompiledRates | None:
+        """Compiled rates per genai-prices price object (shared by every alias of a model).
+        Keyed by identity and holding the object, so an id is never reused while cached."""
+        cached = self._compiled.get(id(model_price))
+        if cached is None or cached[0] is not model_price:
+            cached = self._compiled[id(model_price)] = (model_price, compile_model_price(model_price))
+        return cached[1]
+
+    def genai_models(self) -> list[tuple[Provider, ModelInfo]]:
+        return [(provider, info) for provider in self.snapshot.providers for info in provider.models]

@@ -16,18 +16,19 @@ def price_event(
     """Exactly one tracking type: provider_cost (a cost was reported) > tokens (the book
     prices the model) > unpriced (cost null, tokens kept). With both a reported cost and
     a token price, both are kept and their difference is the drift."""
-    model = event.model or extracted.model or UNKNOWN_MODEL
-    quote = book.quote(event.provider, model, extracted.tokens, event.occurred_at, event.tenant_id) \
-        if model != UNKNOWN_MODEL else None
+    model = event.model or extracted.model
+    quote = book.quote(event.provider, model, extracted.tokens, event.occurred_at, event.tenant_id) if model else None
     reported = event.provider_cost_usd if event.provider_cost_usd is not None else extracted.reported_cost_usd
-    token_cost = quote.breakdown if quote else None
+    token_cost = quote.breakdown if quote is not None else None
     if reported is not None:
         tracking, total = TrackingType.PROVIDER_COST, reported
     elif token_cost is not None:
         tracking, total = TrackingType.TOKENS, token_cost.total
     else:
         tracking, total = TrackingType.UNPRICED, None
-    drift = MONEY_CONTEXT.subtract(reported, token_cost.total) if reported is not None and token_cost else None
+    drift = (
+        MONEY_CONTEXT.subtract(reported, token_cost.total) if reported is not None and token_cost is not None else None
+    )
     return PricedUsageEvent(
         event_id=event.event_id,
         tenant_id=event.tenant_id,
@@ -35,8 +36,8 @@ def price_event(
         ingested_at=ingested_at,
         provider=event.provider,
         api_flavor=event.api_flavor,
-        model=model,
-        resolved_model=quote.resolved_model if quote else None,
+        model=model or UNKNOWN_MODEL,
+        resolved_model=quote.resolved_model if quote is not None else None,
         tokens=extracted.tokens,
         token_cost=token_cost,
         provider_cost_usd=reported,
@@ -44,7 +45,7 @@ def price_event(
         cost_drift_usd=drift,
         tracking_type=tracking,
         priced=tracking is not TrackingType.UNPRICED,
-        price_source=quote.price_source if quote else ("provider" if reported is not None else None),
-        price_version=quote.price_version if quote else None,
+        price_source=quote.price_source if quote is not None else None,
+        price_version=quote.price_version if quote is not None else None,
         attributes=event.attributes,
     )

@@ -1,37 +1,52 @@
-"""Model id variants to try when the id a caller sent is not in the price book as is.
+"""Model id variants to try when genai-prices' own matching does not know an id as sent.
 
-The event keeps the id the caller sent; these variants are only for the lookup, tried
-in order, most specific first, so a regional or dated entry wins where the data has one.
+genai-prices already matches most real ids (dated snapshots, Bedrock ``us.``/``eu.``/
+``global.`` forms with their regional prices, ARNs, Vertex ``@date`` forms), so the id as
+sent is always tried first, and these variants only where that fails: API path prefixes
+(``models/gemini-2.5-flash``, ``publishers/anthropic/models/...``), version tails, dates,
+cross-region and vendor prefixes, router prefixes. Each variant strips one more layer,
+so the most specific one that matches wins. The event keeps the id the caller sent.
 """
 
 import re
 
-_BEDROCK_ARN = re.compile(r"^arn:aws[\\w-]*:bedrock:[^:]*:[^:]*:(?:foundation-model|inference-profile)/(.+)$")
-_REGION_PREFIX = re.compile(r"^(?:us|eu|apac|ap|jp|au|ca|us-gov|global)\.(?=[a-z0-9-]+\.)")
-_VERSION_TAIL = re.compile(r"(?:-v\d+(?::\d+)?|:\d+)$")
-_DATE_SUFFIX = re.compile(r"(?:-|@)(?:20\d{2}-?\d{2}-?\d{2}|\d{4})$")
-_LATEST = re.compile(r"-latest$")
+_PATH_PREFIX = re.compile(r"^(?:projects/[^/]+/locations/[^/]+/)?(?:publishers/[^/]+/)?models/")
+_BEDROCK_ARN = re.compile(
+    r"^arn:aws[\w-]*:bedrock:[^:]*:[^:]*:(?:foundation-model|inference-profile|application-inference-profile)/(.+)$"
+)
+_STRIPPERS = (
+    re.compile(r"(?:-v\d+(?::\d+)?|:\d+)$"),  # Bedrock version tails: -v2:0, :0
+    re.compile(r"^(?:us|eu|apac|ap|jp|au|ca|us-gov|global)\.(?=[a-z0-9-]+\.)"),  # Bedrock cross-region profiles
+    # 20241022, 2024-10-22, YYMM (mistral-large-2411) or MMDD (gpt-4-0613), after - or @
+    re.compile(r"[-@](?:20\d{2}-?\d{2}-?\d{2}|2[3-9](?:0[1-9]|1[0-2])|(?:0[1-9]|1[0-2])(?:[0-2]\d|3[01]))$"),
+    re.compile(r"-(?:latest|preview|exp)$"),
+)
+_VENDOR_PREFIX = re.compile(r"^[a-z][a-z0-9-]*\.(?=[a-z])")  # anthropic.claude-..., meta.llama3-...
+_ROUTER_PREFIX = re.compile(r"^[a-z0-9][\w.-]*/")  # openrouter / litellm: anthropic/claude-...
 
 
-def lookup_variants(model: str) -> list[str]:
-    """``us.anthropic.claude-3-5-haiku-20241022-v1:0`` -> itself, without the version tail,
-    without the region prefix, without the date, without the vendor prefix, ..."""
+def lookup_variants(model: str) -> tuple[str, ...]:
+    """``us.anthropic.claude-3-5-haiku-20241022-v1:0`` -> itself, then without the version
+    tail, without the region prefix, without the date, without the vendor prefix."""
     variants: list[str] = []
 
-    def add(candidate: str) -> None:
+    def add(candidate: str) -> str:
         if candidate and candidate not in variants:
             variants.append(candidate)
+        return candidate
 
-    current = model.strip().lower()
-    add(current)
+    current = add(model.strip().lower())
     if match := _BEDROCK_ARN.match(current):
-        current = match.group(1)
-        add(current)
-    for pattern in (_VERSION_TAIL, _REGION_PREFIX, _DATE_SUFFIX, _LATEST):
-        current = pattern.sub("", current)
-        add(current)
-    if "." in current:  # bedrock vendor prefix: anthropic.claude-..., meta.llama-...
-        add(current.split(".", 1)[1])
-    if "/" in current:  # router prefixes: openai/gpt-4o
-        add(current.split("/", 1)[1])
-    return variants
+        current = add(match.group(1))
+    current = add(_PATH_PREFIX.sub("", current))
+    changed = True
+    while changed:
+        changed = False
+        for pattern in _STRIPPERS:
+            stripped = pattern.sub("", current)
+            if stripped != current:
+                current, changed = add(stripped), True
+    for prefix in (_VENDOR_PREFIX, _ROUTER_PREFIX):
+        if (stripped := prefix.sub("", current)) != current:
+            current = add(stripped)
+    return tuple(variants)

@@ -3,39 +3,45 @@
 ```yaml
 overrides:
   - model: acme-finetune-v7           # a custom or fine-tuned model: explicit rates
-    provider: openai                  # optional
+    provider: openai                  # optional; any provider alias
     effective_from: 2026-01-01T00:00:00Z
     rates: {input: "0.30", cache_read: "0.15", output: "1.20"}   # USD per million tokens
-  - model: "gpt-4o*"                  # glob over the normalised model id
+  - model: "gpt-4o*"                  # glob over the model id (as sent, normalised, or the book's id)
     tenant_id: globex                 # a tenant's negotiated price
     multiplier: "0.85"                # 15% off the price it would otherwise pay
     effective_from: 2026-06-01T00:00:00Z
     effective_until: 2027-06-01T00:00:00Z
 ```
 
-An entry with ``tenant_id`` applies to that tenant only (negotiated discounts, chargeback
-markups); one without is an operator override for everyone. Either gives ``rates`` (per
-million tokens; ``per_request`` in USD per request) or a ``multiplier`` on the price
-below it (operator override, else genai-prices).
+An entry without ``tenant_id`` is an operator override, for everyone; one with it applies
+to that tenant only. Either gives ``rates`` (a price of its own: USD per million tokens,
+``per_request`` in USD per request) or a ``multiplier`` on the price below it (the
+operator's, else genai-prices'): below 1 a discount, above 1 a chargeback markup.
+Resolution: tenant override > operator override > genai-prices; within a layer, the
+entry in force with the latest ``effective_from`` (on a tie, the later in the file).
 """
 
 import fnmatch
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 import yaml
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from stream.ingest.errors import describe_validation_error
-from stream.pricing.rates import CompiledRates, compile_per_million
+from stream.canonical import canonical_provider
+from stream.pricing.rates import CompiledRates, compile_rates
 
 Rate = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+Name = Annotated[str, Field(min_length=1, max_length=256)]
 
-RATE_KEYS = {
+OPERATOR = "operator"
+
+_PRICE_KEYS = {
     "input": "input_mtok",
     "cache_read": "cache_read_mtok",
     "cache_write": "cache_write_mtok",
@@ -48,31 +54,36 @@ RATE_KEYS = {
 
 
 class OverrideRates(BaseModel):
+    """USD per million tokens. Absent cache and reasoning rates fall back as in genai-prices:
+    cache reads and writes at the input rate, reasoning at the output rate."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     input: Rate
     output: Rate
     cache_read: Rate | None = None
     cache_write: Rate | None = None
+    """5-minute cache writes, and 1-hour writes too unless ``cache_write_1h`` is given."""
     cache_write_1h: Rate | None = None
     reasoning: Rate | None = None
     input_audio: Rate | None = None
     output_audio: Rate | None = None
     per_request: Rate | None = None
+    """USD per request."""
 
     def compile(self) -> CompiledRates:
-        rates = {RATE_KEYS[name]: value for name in RATE_KEYS if (value := getattr(self, name)) is not None}
+        by_key = {key: getattr(self, name) for name, key in _PRICE_KEYS.items()}
         if self.per_request is not None:
-            rates["requests_kcount"] = self.per_request * 1000
-        return compile_per_million(rates)
+            by_key["requests_kcount"] = self.per_request * 1000
+        return compile_rates(by_key.get)
 
 
 class PriceOverride(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    model: Annotated[str, Field(min_length=1, max_length=256)]
-    provider: str | None = None
-    tenant_id: str | None = None
+    model: Name
+    provider: Name | None = None
+    tenant_id: Name | None = None
     effective_from: AwareDatetime
     effective_until: AwareDatetime | None = None
     rates: OverrideRates | None = None
@@ -81,18 +92,23 @@ class PriceOverride(BaseModel):
     @model_validator(mode="after")
     def _one_kind(self) -> Self:
         if (self.rates is None) == (self.multiplier is None):
-            raise ValueError("give either rates (a price of its own) or multiplier (on the price below)")
+            raise ValueError("give exactly one of rates (a price of its own) or multiplier (on the price below)")
         if self.effective_until is not None and self.effective_until <= self.effective_from:
             raise ValueError("effective_until must be after effective_from")
         return self
 
-    def matches(self, provider: str, model_variants: list[str], at: datetime) -> bool:
-        if self.provider is not None and self.provider.lower() != provider:
-            return False
-        if at < self.effective_from or (self.effective_until is not None and at >= self.effective_until):
+    @property
+    def source(self) -> str:
+        return OPERATOR if self.tenant_id is None else f"tenant:{self.tenant_id}"
+
+    def applies_to(self, provider_id: str, names: Iterable[str]) -> bool:
+        if self.provider is not None and (canonical_provider(self.provider) or self.provider.lower()) != provider_id:
             return False
         pattern = self.model.lower()
-        return any(fnmatch.fnmatchcase(variant, pattern) for variant in model_variants)
+        return any(fnmatch.fnmatchcase(name, pattern) for name in names)
+
+    def in_force(self, at: datetime) -> bool:
+        return self.effective_from <= at and (self.effective_until is None or at < self.effective_until)
 
 
 class OverridesFile(BaseModel):
@@ -105,43 +121,105 @@ class OverridesError(ValueError):
     pass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class Override:
+    """One validated entry, its compiled rates, and the version it prices under."""
+
+    entry: PriceOverride
+    index: int
+    rates: CompiledRates | None
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
 class Overrides:
-    entries: tuple[PriceOverride, ...]
+    entries: tuple[Override, ...]
     revision: str
-    """sha256 prefix of the file's content: which version of the overrides priced an event."""
-    compiled: dict[int, CompiledRates]
+    """sha256 prefix of the file's content."""
+    tenants: frozenset[str]
 
     @classmethod
     def empty(cls) -> "Overrides":
-        return cls((), "none", {})
+        return cls((), "none", frozenset())
 
     @classmethod
     def load(cls, path: Path) -> "Overrides":
         try:
             raw = path.read_bytes()
-            document = yaml.safe_load(raw) or {}
+            document = yaml.safe_load(raw)
         except (OSError, yaml.YAMLError) as exc:
             raise OverridesError(f"cannot read price overrides {path}: {exc}") from None
+        return cls.parse(document if document is not None else {}, hashlib.sha256(raw).hexdigest()[:12], str(path))
+
+    @classmethod
+    def parse(cls, document: Any, revision: str, where: str = "price overrides") -> "Overrides":
         try:
             parsed = OverridesFile.model_validate(document)
         except ValidationError as exc:
-            raise OverridesError(f"{path}: {describe_validation_error(exc)}") from None
-        entries = tuple(parsed.overrides)
-        compiled = {index: e.rates.compile() for index, e in enumerate(entries) if e.rates is not None}
-        return cls(entries, hashlib.sha256(raw).hexdigest()[:12], compiled)
+            raise OverridesError(f"{where}: {_describe(exc, document)}") from None
+        seen: dict[tuple[str | None, str | None, str, datetime], int] = {}
+        entries = []
+        for index, entry in enumerate(parsed.overrides):
+            key = (entry.tenant_id, entry.provider, entry.model.lower(), entry.effective_from.astimezone(UTC))
+            if key in seen:
+                raise OverridesError(
+                    f"{where}: overrides.{index} (model {entry.model!r}): effective_from: same model, provider, "
+                    f"tenant and effective_from as overrides.{seen[key]}; which one applies would be ambiguous"
+                )
+            seen[key] = index
+            version = f"{revision}@{entry.effective_from.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+            entries.append(Override(entry, index, entry.rates.compile() if entry.rates else None, version))
+        tenants = frozenset(e.entry.tenant_id for e in entries if e.entry.tenant_id is not None)
+        return cls(tuple(entries), revision, tenants)
 
-    def find(
-        self, tenant_id: str | None, provider: str, variants: list[str], at: datetime
-    ) -> tuple[int, PriceOverride] | None:
-        """The override in force: latest effective_from among the tenant's, else the operator's."""
-        for want_tenant in (tenant_id, None) if tenant_id else (None,):
-            best: tuple[int, PriceOverride] | None = None
-            for index, entry in enumerate(self.entries):
-                if entry.tenant_id != want_tenant or not entry.matches(provider, variants, at):
-                    continue
-                if best is None or entry.effective_from >= best[1].effective_from:
-                    best = (index, entry)
-            if best is not None:
-                return best
-        return None
+    def candidates(self, tenant_id: str | None, provider_id: str, names: Iterable[str]) -> tuple[Override, ...]:
+        """Entries of one layer (operator: tenant_id None) that apply to a model, at any time."""
+        names = tuple(names)
+        return tuple(
+            override for override in self.entries
+            if override.entry.tenant_id == tenant_id and override.entry.applies_to(provider_id, names)
+        )
+
+
+def in_force(candidates: tuple[Override, ...], at: datetime) -> Override | None:
+    best: Override | None = None
+    for override in candidates:
+        if override.entry.in_force(at) and (best is None or override.entry.effective_from >= best.entry.effective_from):
+            best = override
+    return best
+
+
+def boundaries(candidates: Iterable[Override]) -> set[datetime]:
+    found: set[datetime] = set()
+    for override in candidates:
+        found.add(override.entry.effective_from)
+        if override.entry.effective_until is not None:
+            found.add(override.entry.effective_until)
+    return found
+
+
+def _describe(exc: ValidationError, document: Any) -> str:
+    """``overrides.2 (model 'gpt-4o*', tenant globex).multiplier: Input should be greater than 0``"""
+    parts = []
+    for error in exc.errors(include_url=False):
+        location = list(error["loc"])
+        where = ".".join(str(part) for part in location) or "file"
+        if len(location) >= 2 and location[0] == "overrides" and isinstance(location[1], int):
+            where = f"overrides.{location[1]}{_entry_label(document, location[1])}"
+            if rest := ".".join(str(part) for part in location[2:]):
+                where += f".{rest}"
+        parts.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
+    return "; ".join(parts[:5]) + (f" (+{len(parts) - 5} more)" if len(parts) > 5 else "")
+
+
+def _entry_label(document: Any, index: int) -> str:
+    try:
+        raw = document["overrides"][index]
+    except (KeyError, IndexError, TypeError):
+        return ""
+    if not isinstance(raw, dict):
+        return ""
+    label = [f"model {raw['model']!r}"] if "model" in raw else []
+    if raw.get("tenant_id") is not None:
+        label.append(f"tenant {raw['tenant_id']}")
+    return f" ({', '.join(label)})" if label else ""

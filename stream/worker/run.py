@@ -24,7 +24,7 @@ from stream.store.client import ClickHouseStore
 from stream.store.migrate import migrate
 from stream.worker.app import Worker, build_worker
 from stream.worker.pages import register_pages
-from stream.worker.tasks import register_budget_tasks, register_window_timer
+from stream.worker.tasks import register_budget_tasks, register_price_reload, register_window_timer
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ def create_worker(settings: Settings, store: ClickHouseStore, book: PriceBook, d
     register_ingest_agent(worker)
     register_window_timer(worker)
     register_budget_tasks(worker)
+    register_price_reload(worker)
     register_pages(worker)
     if demo:
         register_demo_publisher(worker.app, worker.topics["raw"])

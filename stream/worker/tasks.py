@@ -2,8 +2,10 @@
 following budget definitions, and (with ``--demo``) publishing sample traffic."""
 
 import logging
+from pathlib import Path
 
 from stream.broker.reader import follow_topic, read_topic
+from stream.pricing import OverridesError, PriceBook
 from stream.worker.app import Worker
 
 log = logging.getLogger(__name__)
@@ -45,3 +47,35 @@ def register_budget_tasks(worker: Worker) -> None:
             enforcer.ready.set()
 
         await follow_topic(settings, settings.topic_budget_definitions, enforcer.registry.apply, caught_up)
+
+
+def register_price_reload(worker: Worker, interval: float = 5.0) -> None:
+    """Reload the overrides file when it changes; a bad file is refused and the book in
+    force stays (the reason is logged)."""
+    path = worker.settings.price_overrides_file
+    if path is None:
+        return
+    app, holder = worker.app, worker.prices
+    seen = _stamp(path)
+
+    @app.timer(interval, name="costream.prices")  # type: ignore[untyped-decorator]
+    async def reload_prices() -> None:
+        nonlocal seen
+        stamp = _stamp(path)
+        if stamp == seen:
+            return
+        seen = stamp
+        try:
+            holder.book = PriceBook.load(path)
+        except OverridesError as exc:
+            log.error("price overrides not reloaded, keeping the previous ones: %s", exc)
+            return
+        log.info("price overrides reloaded from %s (revision %s)", path, holder.book.overrides.revision)
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size

@@ -70,10 +70,13 @@ def test_the_price_in_force_at_the_event_time_applies(book: PriceBook) -> None:
 @pytest.mark.parametrize(
     ("provider", "model", "expected"),
     [
-        ("aws", "us.anthropic.claude-3-5-haiku-20241022-v1:0", "aws/regional.anthropic.claude-3-5-haiku-20241022-v1:0"),
-        ("bedrock", "arn:aws:bedrock:us-east-1:123456789012:inference-profile/eu.anthropic.claude-3-7-sonnet-20250219-v1:0",
+        ("aws", "us.anthropic.claude-3-5-haiku-20241022-v1:0",
+         "aws/regional.anthropic.claude-3-5-haiku-20241022-v1:0"),
+        ("bedrock",
+         "arn:aws:bedrock:us-east-1:123456789012:inference-profile/eu.anthropic.claude-3-7-sonnet-20250219-v1:0",
          "aws/regional.anthropic.claude-3-7-sonnet-20250219-v1:0"),
-        ("aws", "global.anthropic.claude-haiku-4-5-20251001-v1:0", "aws/global.anthropic.claude-haiku-4-5-20251001-v1:0"),
+        ("aws", "global.anthropic.claude-haiku-4-5-20251001-v1:0",
+         "aws/global.anthropic.claude-haiku-4-5-20251001-v1:0"),
         ("openai", "gpt-4o-2024-08-06", "openai/gpt-4o"),
         ("claude", "claude-3-5-sonnet@20241022", "anthropic/claude-3-5-sonnet"),
         ("mistral", "mistral-large-latest", "mistral/mistral-large"),

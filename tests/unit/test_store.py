@@ -82,9 +82,9 @@ async def test_the_sink_retries_until_the_store_takes_the_rows(store: ClickHouse
 
 
 async def test_a_refused_user_query_leaves_the_writer_able_to_write(store: ClickHouseStore) -> None:
-    with pytest.raises(Exception, match="(?i)readonly"):
+    with pytest.raises(Exception, match=r"(?i)readonly"):
         store.query_readonly_sync("DROP TABLE usage_events")
-    with pytest.raises(Exception, match="(?i)readonly"):
+    with pytest.raises(Exception, match=r"(?i)readonly"):
         store.query_readonly_sync("INSERT INTO usage_events (event_id) VALUES ('x')")
     await ClickHouseSink(store).store_batch([priced("w1", "t-writer", Decimal("2"))], [])
     assert store.query_readonly_sync(

@@ -1,0 +1,150 @@
+"""``make bench``: figures and ratios measured in one run, printed and written to
+``bench/results/``. Nothing here asserts a time: these machines are shared and noisy,
+so each figure is the best of several repeats, and ratios compare figures from the
+same run.
+"""
+
+import contextlib
+import json
+import platform
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from genai_prices import calc_price
+from genai_prices import extract_usage as genai_extract_usage
+from rich.console import Console
+from rich.table import Table
+
+from stream.canonical import extract_usage
+from stream.demo.events import MIX, demo_events
+from stream.ingest.decode import SourceMessage
+from stream.ingest.pipeline import process_messages
+from stream.pricing import PriceBook
+from stream.pricing.genai import genai_usage
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def best_us_per_call(work: Callable[[], object], calls: int, repeats: int = 5) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for _ in range(calls):
+            work()
+        best = min(best, (time.perf_counter() - started) / calls)
+    return best * 1e6
+
+
+def sample_usages(count: int) -> list[tuple[str, str, Any, datetime]]:
+    rng = random.Random(42)
+    now = datetime.now(UTC)
+    samples = []
+    for _ in range(count):
+        _, provider, flavor, _, make = rng.choices(MIX[:-1], [entry[0] for entry in MIX[:-1]])[0]
+        samples.append((provider, flavor, make(rng), now))
+    return samples
+
+
+def bench_pricing(console: Console) -> dict[str, float]:
+    book = PriceBook.load()
+    events = []
+    for provider, flavor, response, at in sample_usages(400):
+        model = next(entry[3] for entry in MIX if entry[1] == provider and entry[2] == flavor)
+        tokens = extract_usage(provider, flavor, response).tokens
+        genai = genai_usage(tokens)
+        events.append((provider, model, tokens, genai, at))
+    for provider, model, tokens, _, at in events:  # warm the caches, as a running worker has
+        book.quote(provider, model, tokens, at, "acme")
+
+    def fast() -> None:
+        for provider, model, tokens, _, at in events:
+            book.quote(provider, model, tokens, at, "acme")
+
+    def reference() -> None:
+        for provider, model, _, genai, at in events:
+            calc_price(genai, model_ref=model, provider_id=provider if provider != "aws" else "aws",
+                       genai_request_timestamp=at)
+
+    ours = best_us_per_call(fast, 5) / len(events)
+    theirs = best_us_per_call(reference, 1) / len(events)
+    return {"price_us_per_event": ours, "calc_price_us_per_event": theirs, "price_speedup": theirs / ours}
+
+
+def bench_extraction() -> dict[str, float]:
+    samples = sample_usages(400)
+    genai_ids = {"aws": "aws"}
+
+    def ours() -> None:
+        for provider, flavor, response, _ in samples:
+            extract_usage(provider, flavor, response)
+
+    def theirs() -> None:
+        for provider, flavor, response, _ in samples:
+            with contextlib.suppress(Exception):  # shapes it does not read are skipped
+                genai_extract_usage(response, provider_id=genai_ids.get(provider, provider),
+                                    api_flavor=flavor if flavor != "converse" else "default")
+
+    mine = best_us_per_call(ours, 5) / len(samples)
+    reference = best_us_per_call(theirs, 2) / len(samples)
+    return {"extract_us_per_event": mine, "genai_extract_us_per_event": reference,
+            "extract_speedup": reference / mine}
+
+
+def bench_pipeline() -> dict[str, float]:
+    """The worker's pure core (decode, validate, canonicalize, price) per event."""
+    book = PriceBook.load()
+    rng = random.Random(7)
+    stream = demo_events(rng)
+    singles = [SourceMessage(orjson.dumps(next(stream)), None, "raw", 0, n) for n in range(2000)]
+    figures: dict[str, float] = {}
+    for size in (1, 10, 100):
+        if size == 1:
+            messages = singles
+        else:
+            messages = [
+                SourceMessage(orjson.dumps({"events": [next(stream) for _ in range(size)]}), None, "raw", 0, n)
+                for n in range(2000 // size)
+            ]
+        at = datetime.now(UTC)
+
+        def run(batch: list[SourceMessage] = messages, at: datetime = at) -> object:
+            return process_messages(batch, book, at)
+
+        per_call = best_us_per_call(run, 1, 3)
+        figures[f"pipeline_us_per_event_batch_{size}"] = per_call / 2000
+        figures[f"pipeline_events_per_s_batch_{size}"] = 2000 / per_call * 1e6
+    return figures
+
+
+def main() -> None:
+    console = Console()
+    console.print("[bold]costream bench[/bold] (best of repeats; ratios from this run)")
+    results: dict[str, Any] = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(),
+                    "cores": __import__("os").cpu_count()},
+    }
+    results.update(bench_pricing(console))
+    results.update(bench_extraction())
+    results.update(bench_pipeline())
+
+    table = Table(title="pricing and canonicalization hot path", header_style="bold")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in results.items():
+        if isinstance(value, float):
+            table.add_row(key, f"{value:,.2f}")
+    console.print(table)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / "bench.json"
+    out.write_text(json.dumps(results, indent=2))
+    console.print(f"written {out}")
+
+
+if __name__ == "__main__":
+    main()
