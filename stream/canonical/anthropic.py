@@ -1,4 +1,4 @@
-"""Anthropic Messages usage (direct, on Bedrock InvokeModel, on Vertex).
+"""Anthropic Messages usage (direct, on Bedrock InvokeModel, on Vertex, on Azure).
 
 ``input_tokens`` EXCLUDES cache: canonical input = input_tokens +
 cache_read_input_tokens + cache_creation_input_tokens. ``cache_creation`` splits writes
@@ -6,80 +6,67 @@ into ``ephemeral_5m_input_tokens`` and ``ephemeral_1h_input_tokens``. Thinking t
 are inside ``output_tokens`` and not reported apart.
 
 Streaming splits usage across events: ``message_start.message.usage`` carries input and
-cache, ``message_delta.usage`` carries the cumulative output (and, in newer API versions,
-cumulative input and cache too). Fields are merged by taking the largest value seen,
-since every value is cumulative: nothing is counted twice, nothing dropped.
+cache (and an early output count), ``message_delta.usage`` carries the cumulative output
+(and, in newer API versions, cumulative input and cache too). Every value is a running
+total, so fields merge by taking the largest seen: nothing counted twice, nothing dropped.
+
+genai-prices' anthropic extractor maps a single Messages response the same way, but
+reads no stream event lists; one hand path serves both.
 """
 
 from typing import Any
 
 from stream.canonical.errors import UsageError
-from stream.canonical.fields import count, dig, text
-from stream.canonical.result import ExtractedUsage, build_tokens
+from stream.canonical.fields import text
+from stream.canonical.result import ExtractedUsage
+from stream.canonical.spec import Raw, UsageSpec, merge_cumulative, read_raw, to_tokens
 
-_FIELDS: dict[str, tuple[str, ...]] = {
-    "input": ("input_tokens",),
-    "cache_read": ("cache_read_input_tokens",),
-    "cache_write": ("cache_creation_input_tokens",),
-    "write_5m": ("cache_creation", "ephemeral_5m_input_tokens"),
-    "write_1h": ("cache_creation", "ephemeral_1h_input_tokens"),
-    "output": ("output_tokens",),
-}
+MESSAGES = UsageSpec(
+    input=("input_tokens",),
+    output=(("output_tokens",),),
+    cache_read=(("cache_read_input_tokens",),),
+    cache_write=(("cache_creation_input_tokens",),),
+    cache_write_1h=(("cache_creation", "ephemeral_1h_input_tokens"),),
+    cache_write_5m=(("cache_creation", "ephemeral_5m_input_tokens"),),
+    input_excludes_cache=True,
+)
 
 
-def _read(usage: Any, where: str) -> dict[str, int | None]:
-    return {name: count(usage, path, where) for name, path in _FIELDS.items()}
+def _from_stream(events: list[Any]) -> tuple[Raw, str | None]:
+    merged: Raw | None = None
+    model: str | None = None
+    for index, event in enumerate(events):
+        if type(event) is not dict:
+            continue
+        message = event.get("message")
+        if type(message) is dict and type(message.get("usage")) is dict:  # message_start
+            usage, where = message["usage"], f"response[{index}].message.usage"
+            model = text(message, ("model",)) or model
+        elif type(event.get("usage")) is dict:  # message_delta
+            usage, where = event["usage"], f"response[{index}].usage"
+        else:
+            continue
+        raw = read_raw(usage, MESSAGES, where)
+        if merged is None:
+            merged = raw
+        else:
+            merge_cumulative(merged, raw)
+    if merged is None:
+        raise UsageError("response", "no message_start or message_delta event of the stream carries usage")
+    return merged, model
 
 
 def extract_anthropic(response: Any) -> ExtractedUsage:
-    model: str | None = None
-    if isinstance(response, list):
-        merged: dict[str, int | None] = dict.fromkeys(_FIELDS)
-        seen = False
-        for index, event in enumerate(response):
-            if not isinstance(event, dict):
-                continue
-            if event.get("type") == "message_start" and isinstance(dig(event, ("message", "usage")), dict):
-                usage, where = event["message"]["usage"], f"response[{index}].message.usage"
-                model = text(event, ("message", "model")) or model
-            elif isinstance(event.get("usage"), dict):
-                usage, where = event["usage"], f"response[{index}].usage"
-            else:
-                continue
-            seen = True
-            for name, value in _read(usage, where).items():
-                current = merged[name]
-                if value is not None and (current is None or value > current):
-                    merged[name] = value
-        if not seen:
-            raise UsageError("response", "no message_start or message_delta event carries usage")
-        values, where = merged, "response"
-    elif isinstance(response, dict):
-        usage = response.get("usage") if isinstance(response.get("usage"), dict) else None
-        where = "response.usage"
-        if usage is None and "input_tokens" in response:
-            usage, where = response, "response"
-        if usage is None:
-            raise UsageError("response.usage", "missing: no usage object in the response")
-        values = _read(usage, where)
-        model = text(response, ("model",))
-    else:
+    if type(response) is list:
+        raw, model = _from_stream(response)
+        return ExtractedUsage(to_tokens(raw, MESSAGES, "response"), model, None)
+    if type(response) is not dict:
         raise UsageError("response", "expected a Messages response object or a list of stream events")
-
-    write_1h = values["write_1h"] or 0
-    cache_write = values["cache_write"]
-    if cache_write is None:
-        cache_write = (values["write_5m"] or 0) + write_1h
-    cache_read = values["cache_read"] or 0
-    return ExtractedUsage(
-        build_tokens(
-            where,
-            input_tokens=(values["input"] or 0) + cache_read + cache_write,
-            cache_read_tokens=cache_read,
-            cache_write_tokens=cache_write,
-            cache_write_1h_tokens=write_1h,
-            output_tokens=values["output"] or 0,
-        ),
-        model,
-        None,
-    )
+    usage = response.get("usage")
+    where = "response.usage"
+    if type(usage) is not dict:
+        if "input_tokens" not in response:
+            raise UsageError("response.usage", "missing: no usage object in the response")
+        usage, where = response, "response"  # the producer sent just the usage object
+    tokens = to_tokens(read_raw(usage, MESSAGES, where), MESSAGES, where)
+    return ExtractedUsage(tokens, text(response, ("model",)), None)

@@ -1,10 +1,8 @@
 """Provider response -> canonical tokens: one entry point for every provider.
 
-Written by hand rather than with genai-prices' ``extract_usage``: that costs ~55 us per
-call here (measured), reads no stream lists (so it cannot merge Anthropic's
-message_start/message_delta), drops DeepSeek's cache hits and OpenRouter's reported
-cost, and does not see xAI's reasoning tokens outside completion_tokens. The mapping
-per provider is documented in each shape's module.
+The mapping of each provider's fields is in its shape's module (openai, anthropic,
+gemini, bedrock) as a table of field paths; providers without a table here go through
+genai-prices' extractors (via_genai).
 """
 
 from typing import Any
@@ -15,24 +13,12 @@ from schemas.usage import TokenUsage
 from stream.canonical.anthropic import extract_anthropic
 from stream.canonical.bedrock import extract_bedrock
 from stream.canonical.errors import UsageError
-from stream.canonical.fields import dig, text
+from stream.canonical.fields import text
 from stream.canonical.gemini import extract_gemini
 from stream.canonical.openai import extract_openai
 from stream.canonical.providers import KNOWN_PROVIDERS, Shape, canonical_provider, shape_for
 from stream.canonical.result import ExtractedUsage
-
-
-def _generic(response: Any) -> ExtractedUsage:
-    usage = dig(response, ("usage",))
-    if not isinstance(usage, dict):
-        raise UsageError("usage", "missing: send canonical counts in 'usage' (or response.usage)")
-    try:
-        tokens = TokenUsage.model_validate(usage)
-    except ValidationError as exc:
-        error = exc.errors(include_url=False)[0]
-        field = ".".join(["response.usage", *(str(part) for part in error["loc"])])
-        raise UsageError(field, error["msg"].removeprefix("Value error, ")) from None
-    return ExtractedUsage(tokens, text(response, ("model",)), None)
+from stream.canonical.via_genai import extract_via_genai_prices
 
 
 def extract_usage(
@@ -40,22 +26,35 @@ def extract_usage(
 ) -> ExtractedUsage:
     """Canonical tokens (and the model and cost the response names) for one event.
 
-    Raises :class:`UsageError` naming the field for anything unusable; nothing else.
+    ``usage``, when given, is already canonical and is returned as is; ``response`` then
+    only supplies the model and reported cost, when it can. Raises :class:`UsageError`
+    naming the field for anything unusable, and nothing else.
     """
     if usage is not None:
-        model = text(response, ("model",)) if isinstance(response, dict) else None
-        return ExtractedUsage(usage, model, None)
+        if response is None:
+            return ExtractedUsage(usage, None, None)
+        try:
+            found = _extract(provider, api_flavor, response)
+        except UsageError:
+            return ExtractedUsage(usage, text(response, ("model",)), None)
+        return ExtractedUsage(usage, found.model, found.reported_cost_usd)
+    return _extract(provider, api_flavor, response)
+
+
+def _extract(provider: str, api_flavor: str, response: Any) -> ExtractedUsage:
     provider_id = canonical_provider(provider)
     if provider_id is None:
         raise UsageError(
             "provider",
-            f"unknown provider '{provider[:64]}'; use one of {', '.join(sorted(KNOWN_PROVIDERS))}, "
+            f"unknown provider '{str(provider)[:64]}'; use one of {', '.join(sorted(KNOWN_PROVIDERS))}, "
             "or send canonical counts in 'usage'",
         )
     if response is None:
         raise UsageError("response", "missing: send the provider's response (or its usage object), or 'usage'")
-    shape = shape_for(provider_id, api_flavor)
     try:
+        shape = shape_for(provider_id, api_flavor)
+        if shape is Shape.OPENAI:
+            return extract_openai(provider_id, response)
         if shape is Shape.ANTHROPIC:
             return extract_anthropic(response)
         if shape is Shape.GEMINI:
@@ -64,10 +63,23 @@ def extract_usage(
             return extract_bedrock(response)
         if shape is Shape.GENERIC:
             return _generic(response)
-        return extract_openai(provider_id, response)
+        return extract_via_genai_prices(provider_id, api_flavor, response)
     except UsageError:
         raise
-    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError, RecursionError) as exc:
         # Shapes are read defensively; this is the net under the net, so that no junk
         # input can stop the worker.
-        raise UsageError("response", f"unreadable usage ({type(exc).__name__}: {exc})") from None
+        raise UsageError("response", f"unreadable usage ({type(exc).__name__}: {exc})"[:300]) from None
+
+
+def _generic(response: Any) -> ExtractedUsage:
+    usage = response.get("usage") if type(response) is dict else None
+    if type(usage) is not dict:
+        raise UsageError("response.usage", "missing: send canonical counts in 'usage' (or response.usage)")
+    try:
+        tokens = TokenUsage.model_validate(usage)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        field = ".".join(["response.usage", *(str(part) for part in error["loc"])])
+        raise UsageError(field, error["msg"].removeprefix("Value error, ")) from None
+    return ExtractedUsage(tokens, text(response, ("model",)), None)

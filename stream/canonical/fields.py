@@ -1,61 +1,105 @@
 """Typed, validated reads from provider JSON: every bad value becomes a UsageError that
 names its dotted path, never a KeyError or TypeError."""
 
-from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from schemas.usage import MAX_TOKENS_PER_EVENT
 from stream.canonical.errors import UsageError
 
-Path = tuple[str, ...]
+# A reported cost above this is a producer bug, and would overflow the Decimal(38, 18)
+# cost columns downstream.
+MAX_REPORTED_COST_USD = Decimal(10) ** 9
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A path step into a JSON array: the first object whose ``field`` equals ``value``
+    (Gemini's ``[{"modality": "AUDIO", "tokenCount": 7}]``, Bedrock's ``cacheDetails``)."""
+
+    field: str
+    value: str
+
+    def __str__(self) -> str:
+        return f"[{self.field}={self.value}]"
+
+
+Step = str | Match
+Path = tuple[Step, ...]
 
 
 def dig(document: Any, path: Path) -> Any:
-    """The value at ``path``, or None when any step is missing or not an object."""
+    """The value at ``path``, or None when any step is missing or of the wrong type."""
     current = document
     for step in path:
-        if type(current) is not dict:  # JSON objects are dicts; exact type check is the fast one
+        # JSON objects decode to exact dicts; the exact type check is the fast one
+        if type(step) is str:
+            if type(current) is not dict:
+                return None
+            current = current.get(step)
+        else:
+            current = match(current, step)  # type: ignore[arg-type]
+        if current is None:
             return None
-        current = current.get(step)
     return current
 
 
+def match(items: Any, step: Match) -> Any:
+    if type(items) is not list:
+        return None
+    for item in items:
+        if type(item) is dict and item.get(step.field) == step.value:
+            return item
+    return None
+
+
+def dotted(where: str, path: Path) -> str:
+    """``where`` + ``path`` as one field name: ``response.usage.prompt_tokens_details.cached_tokens``."""
+    text_path = where
+    for step in path:
+        text_path += f".{step}" if type(step) is str else str(step)
+    return text_path
+
+
+def check_count(value: object, field: str) -> int:
+    """``value`` as a token count: a non-negative integer within reason."""
+    if type(value) is int:
+        if 0 <= value <= MAX_TOKENS_PER_EVENT:
+            return value
+        if value < 0:
+            raise UsageError(field, f"cannot be negative ({value})")
+        raise UsageError(field, f"{value} is beyond any real request (limit {MAX_TOKENS_PER_EVENT})")
+    if isinstance(value, float) and value.is_integer():
+        raise UsageError(field, f"token counts are integers, got {value!r}")
+    raise UsageError(field, f"expected a whole number of tokens, got {type(value).__name__} {value!r:.40}")
+
+
 def count(document: Any, path: Path, where: str) -> int | None:
-    """A token count at ``path``: a non-negative integer within reason, or None if absent."""
+    """The token count at ``path``, or None if absent (JSON null counts as absent)."""
     value = dig(document, path)
     if value is None:
         return None
-    field = ".".join((where, *path))
-    if type(value) is not int:
-        if isinstance(value, float) and value.is_integer():
-            raise UsageError(field, f"token counts are integers, got {value!r}")
-        raise UsageError(field, f"expected a whole number of tokens, got {type(value).__name__} {value!r:.40}")
-    if value < 0:
-        raise UsageError(field, f"cannot be negative ({value})")
-    if value > MAX_TOKENS_PER_EVENT:
-        raise UsageError(field, f"{value} is beyond any real request (limit {MAX_TOKENS_PER_EVENT})")
-    return value
-
-
-def total(document: Any, paths: Sequence[Path], where: str) -> int:
-    return sum(count(document, path, where) or 0 for path in paths)
+    if type(value) is int and 0 <= value <= MAX_TOKENS_PER_EVENT:
+        return value
+    return check_count(value, dotted(where, path))
 
 
 def money(document: Any, path: Path, where: str) -> Decimal | None:
-    """A reported USD amount, exact: parsed from the JSON number's text form."""
+    """A reported USD amount, exact: parsed from the JSON number's text form, never via
+    float arithmetic (``repr`` of a float is the shortest text that reads back as it)."""
     value = dig(document, path)
     if value is None:
         return None
-    field = ".".join((where, *path))
+    field = dotted(where, path)
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise UsageError(field, f"expected a number, got {type(value).__name__}")
     try:
         amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    except InvalidOperation:
+    except (InvalidOperation, ValueError):
         raise UsageError(field, f"not a number: {value!r:.40}") from None
-    if not amount.is_finite() or amount < 0:
-        raise UsageError(field, f"must be a finite non-negative amount, got {value!r:.40}")
+    if not amount.is_finite() or amount < 0 or amount > MAX_REPORTED_COST_USD:
+        raise UsageError(field, f"must be a finite amount between 0 and {MAX_REPORTED_COST_USD}, got {value!r:.40}")
     return amount
 
 

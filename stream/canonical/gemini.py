@@ -1,74 +1,95 @@
-"""Google Gemini / Vertex AI ``usageMetadata``.
+"""Google Gemini / Vertex AI ``usageMetadata``
+(https://ai.google.dev/api/generate-content#UsageMetadata).
 
 ``promptTokenCount`` INCLUDES ``cachedContentTokenCount``; ``candidatesTokenCount``
 EXCLUDES ``thoughtsTokenCount`` (thinking), and ``toolUsePromptTokenCount`` is counted
-apart from the prompt: canonical input = prompt + tool-use prompt, output = candidates +
-thoughts, reasoning = thoughts. Audio comes from the per-modality details. A stream is a
-list of chunks whose usage is cumulative: the last chunk carrying it holds the totals.
-The Python SDK's ``to_dict()`` spells the same fields in snake_case; both are read.
+apart from the prompt (``totalTokenCount`` = prompt + tool-use prompt + candidates +
+thoughts): canonical input = prompt + tool-use prompt, output = candidates + thoughts,
+reasoning = thoughts. Audio comes from the per-modality details. A stream is a list of
+chunks whose usage is cumulative: the last chunk carrying it holds the totals. The
+Python SDK's ``to_dict()`` spells the same fields in snake_case; both are read.
+
+genai-prices' google extractor maps a single response the same way, at ~90 us a call
+(measured) and without stream lists or the snake_case spelling; hence this table.
 """
 
+import re
+from dataclasses import fields, replace
 from typing import Any
 
 from stream.canonical.errors import UsageError
-from stream.canonical.fields import count, text
-from stream.canonical.result import ExtractedUsage, build_tokens
+from stream.canonical.fields import Match, Step, text
+from stream.canonical.result import ExtractedUsage
+from stream.canonical.spec import UsageSpec, read_raw, to_tokens
 
-_CAMEL = {
-    "prompt": "promptTokenCount", "cached": "cachedContentTokenCount", "candidates": "candidatesTokenCount",
-    "thoughts": "thoughtsTokenCount", "tool": "toolUsePromptTokenCount",
-    "prompt_details": "promptTokensDetails", "candidates_details": "candidatesTokensDetails",
-}  # fmt: skip
-_SNAKE = {name: "".join("_" + c.lower() if c.isupper() else c for c in key) for name, key in _CAMEL.items()}
+USAGE_METADATA = UsageSpec(
+    input=("promptTokenCount",),
+    output=(("candidatesTokenCount",),),
+    cache_read=(("cachedContentTokenCount",),),
+    reasoning=(("thoughtsTokenCount",),),
+    input_audio=(("promptTokensDetails", Match("modality", "AUDIO"), "tokenCount"),),
+    output_audio=(("candidatesTokensDetails", Match("modality", "AUDIO"), "tokenCount"),),
+    extra_input=(("toolUsePromptTokenCount",),),
+    total=("totalTokenCount",),
+    output_excludes_reasoning=True,
+)
 
 
-def _metadata(response: Any) -> tuple[dict[str, Any], str, Any]:
-    candidates = response if isinstance(response, list) else [response]
-    found: tuple[dict[str, Any], str, Any] | None = None
-    for index, chunk in enumerate(candidates):
-        if not isinstance(chunk, dict):
+def _snake_name(name: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+
+
+def _snake(step: Step) -> Step:
+    return Match(_snake_name(step.field), step.value) if isinstance(step, Match) else _snake_name(step)
+
+
+def _snake_spec(spec: UsageSpec) -> UsageSpec:
+    changes: dict[str, Any] = {}
+    for field in fields(spec):
+        if not field.init:
             continue
-        prefix = f"response[{index}]" if isinstance(response, list) else "response"
-        for key in ("usageMetadata", "usage_metadata"):
-            if isinstance(chunk.get(key), dict):
-                found = (chunk[key], f"{prefix}.{key}", chunk)
-        if found is None and ("promptTokenCount" in chunk or "prompt_token_count" in chunk):
-            found = (chunk, prefix, chunk)
-    if found is None:
-        raise UsageError("response.usageMetadata", "missing: no usageMetadata in the response")
-    return found
+        value = getattr(spec, field.name)
+        if field.name in ("input", "total"):
+            changes[field.name] = tuple(_snake(step) for step in value)
+        elif isinstance(value, tuple):
+            changes[field.name] = tuple(tuple(_snake(step) for step in path) for path in value)
+    return replace(spec, **changes)
 
 
-def _modality(details: Any, modality: str, where: str) -> int:
-    if not isinstance(details, list):
-        return 0
-    tokens = 0
-    for index, item in enumerate(details):
-        if isinstance(item, dict) and str(item.get("modality", "")).upper() == modality:
-            key = "tokenCount" if "tokenCount" in item else "token_count"
-            tokens += count(item, (key,), f"{where}[{index}]") or 0
-    return tokens
+USAGE_METADATA_SNAKE = _snake_spec(USAGE_METADATA)
+
+
+def _metadata_of(chunk: Any, prefix: str) -> tuple[Any, str, UsageSpec] | None:
+    if type(chunk) is not dict:
+        return None
+    metadata = chunk.get("usageMetadata")
+    if type(metadata) is dict:
+        return metadata, f"{prefix}.usageMetadata", USAGE_METADATA
+    metadata = chunk.get("usage_metadata")
+    if type(metadata) is dict:
+        return metadata, f"{prefix}.usage_metadata", USAGE_METADATA_SNAKE
+    if "promptTokenCount" in chunk:
+        return chunk, prefix, USAGE_METADATA  # the producer sent just the usage object
+    if "prompt_token_count" in chunk:
+        return chunk, prefix, USAGE_METADATA_SNAKE
+    return None
+
+
+def _model(chunk: Any) -> str | None:
+    return text(chunk, ("modelVersion",)) or text(chunk, ("model_version",))
 
 
 def extract_gemini(response: Any) -> ExtractedUsage:
-    metadata, where, chunk = _metadata(response)
-    names = _SNAKE if "prompt_token_count" in metadata else _CAMEL
-    prompt = count(metadata, (names["prompt"],), where)
-    if prompt is None:
-        raise UsageError(f"{where}.{names['prompt']}", "missing")
-    thoughts = count(metadata, (names["thoughts"],), where) or 0
-    tool = count(metadata, (names["tool"],), where) or 0
-    candidates = count(metadata, (names["candidates"],), where) or 0
-    return ExtractedUsage(
-        build_tokens(
-            where,
-            input_tokens=prompt + tool,
-            cache_read_tokens=count(metadata, (names["cached"],), where) or 0,
-            output_tokens=candidates + thoughts,
-            reasoning_tokens=thoughts,
-            input_audio_tokens=_modality(metadata.get(names["prompt_details"]), "AUDIO", where),
-            output_audio_tokens=_modality(metadata.get(names["candidates_details"]), "AUDIO", where),
-        ),
-        text(chunk, ("modelVersion",)) or text(chunk, ("model_version",)),
-        None,
-    )
+    if type(response) is list:
+        for index in range(len(response) - 1, -1, -1):
+            found = _metadata_of(response[index], f"response[{index}]")
+            if found is not None:
+                metadata, where, spec = found
+                return ExtractedUsage(to_tokens(read_raw(metadata, spec, where), spec, where),
+                                      _model(response[index]), None)
+        raise UsageError("response", "no chunk of the stream carries usageMetadata")
+    found = _metadata_of(response, "response")
+    if found is None:
+        raise UsageError("response.usageMetadata", "missing: no usageMetadata in the response")
+    metadata, where, spec = found
+    return ExtractedUsage(to_tokens(read_raw(metadata, spec, where), spec, where), _model(response), None)
