@@ -132,8 +132,12 @@ def main() -> None:
     results.update(bench_pricing(console))
     results.update(bench_extraction())
     results.update(bench_pipeline())
+    console.print("starting the embedded stack for end-to-end figures ...")
+    from bench.e2e import run as run_e2e
 
-    table = Table(title="pricing and canonicalization hot path", header_style="bold")
+    results.update(run_e2e())
+
+    table = Table(title="costream figures", header_style="bold")
     table.add_column("figure")
     table.add_column("value", justify="right")
     for key, value in results.items():

@@ -1,0 +1,124 @@
+"""End-to-end figures on the real embedded stack (Tansu broker, ``costream worker``
+process, chDB), measured in one run:
+
+- throughput, published -> priced -> stored, for single-event messages and batch
+  envelopes of 10 and 100 events;
+- latency from publishing a budget-crossing event to its breach on the breach topic
+  (p50/p99), while a steady background load flows.
+"""
+
+import asyncio
+import json
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from schemas.budgets import Budget
+from stream.budgets.registry import encode_budget
+from tests.stack import Stack, wait_until
+
+
+def event(tenant: str, n: int, input_tokens: int = 1000) -> dict[str, Any]:
+    return {"event_id": f"{tenant}-{n}", "tenant_id": tenant, "occurred_at": datetime.now(UTC).isoformat(),
+            "provider": "openai", "model": "gpt-4o-mini",
+            "usage": {"input_tokens": input_tokens, "output_tokens": 100}, "attributes": {"feature": "bench"}}
+
+
+def processed(stack: Stack) -> int:
+    stats = stack.stats()
+    return int(stats["events_priced"]) + int(stats["events_unpriced"])
+
+
+def throughput(stack: Stack, batch: int, events: int) -> float:
+    tenant = f"tp{batch}-{uuid.uuid4().hex[:6]}"
+    payloads = [event(f"{tenant}-{n % 20}", n) for n in range(events)]
+    if batch == 1:
+        messages = [(p["tenant_id"].encode(), orjson.dumps(p)) for p in payloads]
+    else:
+        messages = [
+            (payloads[i]["tenant_id"].encode(), orjson.dumps({"events": payloads[i:i + batch]}))
+            for i in range(0, events, batch)
+        ]
+    before = processed(stack)
+    started = time.perf_counter()
+    stack.publish(messages)
+    wait_until(lambda: processed(stack) >= before + events, 600, interval=0.1, what="the load to be processed")
+    return events / (time.perf_counter() - started)
+
+
+async def breach_latency(stack: Stack, probes: int, load_per_second: int) -> list[float]:
+    bootstrap = stack.settings.bootstrap_servers
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    consumer = AIOKafkaConsumer(stack.settings.topic_breaches, bootstrap_servers=bootstrap,
+                                auto_offset_reset="latest", group_id=None)
+    await producer.start()
+    await consumer.start()
+    stop = threading.Event()
+
+    async def background_load() -> None:
+        n = 0
+        while not stop.is_set():
+            envelope = {"events": [event("load", n + i) for i in range(load_per_second // 10)]}
+            await producer.send("llm.usage.raw", orjson.dumps(envelope), key=b"load")
+            n += load_per_second // 10
+            await asyncio.sleep(0.1)
+
+    load = asyncio.create_task(background_load())
+    latencies: list[float] = []
+    try:
+        tenants = [f"probe-{uuid.uuid4().hex[:8]}" for _ in range(probes)]
+        for tenant in tenants:  # one-cent daily budgets: a single event crosses them
+            budget = Budget.model_validate({"id": tenant, "tenant_id": tenant, "period": "day", "limit_usd": "0.01"})
+            await producer.send_and_wait(stack.settings.topic_budget_definitions, encode_budget(budget),
+                                         key=tenant.encode())
+        await asyncio.sleep(3)
+        for tenant in tenants:
+            sent = time.perf_counter()
+            await producer.send_and_wait(stack.settings.topic_raw, orjson.dumps(event(tenant, 0, 200_000)),
+                                         key=tenant.encode())
+            while True:
+                batch = await consumer.getmany(timeout_ms=5000)
+                arrived = [json.loads(r.value) for records in batch.values() for r in records]
+                if any(b["tenant_id"] == tenant and b["kind"] == "threshold" for b in arrived):
+                    latencies.append(time.perf_counter() - sent)
+                    break
+                if time.perf_counter() - sent > 30:
+                    raise TimeoutError(f"no breach for {tenant}")
+            await asyncio.sleep(0.2)
+    finally:
+        stop.set()
+        await load
+        await consumer.stop()
+        await producer.stop()
+    return latencies
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def run() -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as root:
+        stack = Stack(Path(root)).start()
+        try:
+            figures = {
+                "e2e_events_per_s_single": throughput(stack, 1, 5_000),
+                "e2e_events_per_s_batch_10": throughput(stack, 10, 20_000),
+                "e2e_events_per_s_batch_100": throughput(stack, 100, 50_000),
+            }
+            latencies = asyncio.run(breach_latency(stack, probes=30, load_per_second=2_000))
+            figures["breach_latency_p50_ms"] = statistics.median(latencies) * 1000
+            figures["breach_latency_p99_ms"] = percentile(latencies, 0.99) * 1000
+            figures["breach_background_load_events_per_s"] = 2_000
+            return figures
+        finally:
+            stack.close()
