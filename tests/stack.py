@@ -65,6 +65,9 @@ class Stack:
         }
         if clickhouse_url:
             self.env["COSTREAM_CLICKHOUSE_URL"] = clickhouse_url
+        self.price_overrides = root / "prices.yaml"
+        self.price_overrides.write_text("overrides: []\n")
+        self.env["COSTREAM_PRICE_OVERRIDES_FILE"] = str(self.price_overrides)
         self.settings = load_settings(
             kafka_bootstrap_servers=self.env["COSTREAM_KAFKA_BOOTSTRAP_SERVERS"], topic_partitions=4
         )
