@@ -3,12 +3,14 @@
 import argparse
 from typing import Any
 
+from aiokafka.errors import KafkaConnectionError
 from rich.console import Console
 
 from stream.broker.embedded import BrokerStartError
 from stream.budgets.registry import BudgetDefinitionError
 from stream.cli.errors import CliError
 from stream.config import Settings
+from stream.pricing import OverridesError
 from stream.store.client import ClickHouseStore, StoreUnavailable
 from stream.store.migrate import applied_versions, available_migrations, migrate
 from stream.worker.run import run_stack
@@ -32,8 +34,13 @@ def register(commands: Any) -> None:
 def _run(settings: Settings, console: Console, *, demo: bool, start_broker: bool) -> int:
     try:
         run_stack(settings, demo=demo, start_broker=start_broker, console=console)
-    except (BrokerStartError, BudgetDefinitionError) as exc:
+    except (BrokerStartError, BudgetDefinitionError, OverridesError) as exc:
         raise CliError(str(exc)) from None
+    except KafkaConnectionError:
+        raise CliError(
+            f"cannot reach Kafka at {settings.bootstrap_servers}",
+            "check COSTREAM_KAFKA_BOOTSTRAP_SERVERS, or unset it to start the embedded broker",
+        ) from None
     except StoreUnavailable as exc:
         raise CliError(str(exc), "is another costream worker running on the same data directory?") from None
     return 0

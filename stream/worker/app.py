@@ -9,7 +9,7 @@ from typing import Any
 import faust
 from pydantic import BaseModel
 
-from schemas.budgets import BudgetStatus
+from schemas.budgets import BudgetBreach, BudgetStatus
 from schemas.windows import WindowAggregate
 from stream.broker.client import ssl_context
 from stream.budgets.enforcer import BudgetEnforcer
@@ -79,20 +79,15 @@ def _bytes_topic(app: faust.App, name: str) -> faust.TopicT:
     return app.topic(name, value_type=bytes, key_type=bytes, value_serializer="raw", key_serializer="raw")
 
 
-def _publisher(topic: faust.TopicT) -> Any:
-    """Send keyed by tenant and wait for Kafka's acknowledgement."""
-
-    async def publish(message: BaseModel) -> None:
-        tenant: str = message.tenant_id  # type: ignore[attr-defined]
-        future = await topic.send(key=tenant.encode(), value=message.model_dump_json().encode())
+async def send_all(topic: faust.TopicT, messages: list[tuple[str, BaseModel]]) -> None:
+    """Send every (key, message), then wait until Kafka has acknowledged them all."""
+    pending = [await topic.send(key=key.encode(), value=message.model_dump_json().encode())
+               for key, message in messages]
+    for future in pending:
         await future
 
-    return publish
 
-
-def build_worker(
-    settings: Settings, store: ClickHouseStore, book: PriceBook, registry: BudgetRegistry, demo: bool = False
-) -> Worker:
+def build_worker(settings: Settings, store: ClickHouseStore, book: PriceBook, registry: BudgetRegistry) -> Worker:
     app = _faust_app(settings)
     topics = {
         name: _bytes_topic(app, getattr(settings, f"topic_{name}"))
@@ -100,11 +95,8 @@ def build_worker(
     }
     sink = ClickHouseSink(store, max_backoff=settings.insert_retry_max_backoff)
 
-    publish_aggregate = _publisher(topics["aggregates"])
-
     async def publish_aggregates(aggregates: list[WindowAggregate]) -> None:
-        for aggregate in aggregates:
-            await publish_aggregate(aggregate)
+        await send_all(topics["aggregates"], [(aggregate.tenant_id, aggregate) for aggregate in aggregates])
 
     windows = WindowTracker(
         WindowSettings(
@@ -117,14 +109,12 @@ def build_worker(
         sink,
         publish_aggregates,
     )
-    publish_breach: Any = _publisher(topics["breaches"])
+    async def publish_breach(breach: BudgetBreach) -> None:
+        await send_all(topics["breaches"], [(breach.tenant_id, breach)])
 
     async def publish_status(status: BudgetStatus) -> None:
-        # compacted topic: keyed by budget id so the latest status per budget survives
-        future = await topics["budget_status"].send(
-            key=status.budget_id.encode(), value=status.model_dump_json().encode()
-        )
-        await future
+        # compacted topic: keyed by budget id, so the latest status of every budget survives
+        await send_all(topics["budget_status"], [(status.budget_id, status)])
 
     budgets = BudgetEnforcer(registry, store, publish_breach, publish_status)
     worker = Worker(app, settings, store, sink, PriceBookHolder(book), windows, budgets, topics)

@@ -37,8 +37,9 @@ def prepare_topics(settings: Settings) -> list[str]:
         loop.close()
 
 
-def create_worker(settings: Settings, store: ClickHouseStore, book: PriceBook, demo: bool = False) -> Worker:
-    registry = BudgetRegistry(load_budget_file(settings.budgets_file) if settings.budgets_file else [])
+def create_worker(
+    settings: Settings, store: ClickHouseStore, book: PriceBook, registry: BudgetRegistry, demo: bool = False
+) -> Worker:
     worker = build_worker(settings, store, book, registry)
     register_ingest_agent(worker)
     register_window_timer(worker)
@@ -52,6 +53,9 @@ def create_worker(settings: Settings, store: ClickHouseStore, book: PriceBook, d
 
 def run_stack(settings: Settings, *, demo: bool, start_broker: bool, console: Console) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Files first: a typo in prices or budgets fails in a second, before anything starts.
+    book = PriceBook.load(settings.price_overrides_file)
+    registry = BudgetRegistry(load_budget_file(settings.budgets_file) if settings.budgets_file else [])
     broker: EmbeddedBroker | None = None
     store: ClickHouseStore | None = None
     try:
@@ -60,8 +64,7 @@ def run_stack(settings: Settings, *, demo: bool, start_broker: bool, console: Co
         prepare_topics(settings)
         store = ClickHouseStore(settings.clickhouse_dsn)
         applied = migrate(store)
-        book = PriceBook.load(settings.price_overrides_file)
-        worker = create_worker(settings, store, book, demo=demo)
+        worker = create_worker(settings, store, book, registry, demo=demo)
         _print_banner(console, settings, broker, [m.name for m in applied], demo)
         asyncio.set_event_loop(asyncio.new_event_loop())
         faust.Worker(worker.app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
@@ -85,7 +88,7 @@ def _print_banner(
     console.print(f"  kafka       {kafka}")
     console.print(f"  topics      raw={settings.topic_raw} priced={settings.topic_priced} dlq={settings.topic_dlq}")
     console.print(f"  clickhouse  {store}" + (f" (migrations applied: {', '.join(migrations)})" if migrations else ""))
-    console.print(f"  http        {settings.worker_url}  (POST /v1/query, GET /v1/stats, /healthz)")
+    console.print(f"  http        {settings.worker_url}  (POST /v1/query, GET /v1/stats, /v1/budgets, /readyz)")
     if demo:
         console.print("  demo        publishing sample events from 5 tenants and 7 providers")
     console.print(

@@ -48,8 +48,11 @@ def test_overrides_file_changes_apply_to_new_events_and_bad_files_are_refused(st
     assert second["price_source"] == "operator"
 
     stack.price_overrides.write_text("overrides: [{model: broken}]\n")
-    time.sleep(7)  # longer than the reload interval: the broken file has been seen and refused
-    send(2)
-    third = wait_until(lambda: row(2), 30, what="the third event")
-    assert Decimal(str(third["total_cost"])) == Decimal("2.50")
-    assert "not reloaded" in (stack.root / "worker.log").read_text()
+    try:
+        time.sleep(7)  # longer than the reload interval: the broken file has been seen and refused
+        send(2)
+        third = wait_until(lambda: row(2), 30, what="the third event")
+        assert Decimal(str(third["total_cost"])) == Decimal("2.50")
+        assert "not reloaded" in (stack.root / "worker.log").read_text()
+    finally:
+        stack.price_overrides.write_text("overrides: []\n")  # the session's worker restarts later

@@ -57,3 +57,19 @@ def test_sasl_secrets_are_not_printed() -> None:
     assert "hunter2" not in repr(settings)
     assert settings.kafka_sasl_password is not None
     assert settings.kafka_sasl_password.get_secret_value() == "hunter2"
+
+
+def test_the_worker_refuses_a_broken_overrides_file_in_one_line(tmp_path: object) -> None:
+    from pathlib import Path
+
+    broken = Path(str(tmp_path)) / "prices.yaml"
+    broken.write_text("overrides: [{model: x}]\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "stream.cli.main", "worker"],
+        env={"PATH": "/usr/bin:/bin", "COSTREAM_PRICE_OVERRIDES_FILE": str(broken),
+             "COSTREAM_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "COSTREAM_DATA_DIR": str(tmp_path)},
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    assert "effective_from" in result.stderr and "overrides.0" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
