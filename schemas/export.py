@@ -11,15 +11,22 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from schemas import DeadLetter, PricedUsageEvent, RawUsageEvent, TokenUsage, UsageBatch
+from schemas.budgets import Budget, BudgetBreach, BudgetStatus
+from schemas.windows import WindowAggregate
 
-EXPORTED: tuple[type[BaseModel], ...] = (RawUsageEvent, UsageBatch, TokenUsage, PricedUsageEvent, DeadLetter)
+EXPORTED: tuple[type[BaseModel], ...] = (
+    RawUsageEvent, UsageBatch, TokenUsage, PricedUsageEvent, DeadLetter, WindowAggregate, Budget, BudgetBreach,
+    BudgetStatus,
+)
+# Models the service produces are exported as they are serialised; inputs as they are validated.
+PRODUCED: tuple[type[BaseModel], ...] = (PricedUsageEvent, DeadLetter, WindowAggregate, BudgetBreach, BudgetStatus)
 OUTPUT_DIR = Path(__file__).parent / "json"
 
 
 def rendered() -> dict[Path, str]:
     files = {}
     for model in EXPORTED:
-        schema = model.model_json_schema(mode="serialization" if model is PricedUsageEvent else "validation")
+        schema = model.model_json_schema(mode="serialization" if model in PRODUCED else "validation")
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["$id"] = f"https://costream.dev/schemas/{model.__name__}.schema.json"
         files[OUTPUT_DIR / f"{model.__name__}.schema.json"] = json.dumps(schema, indent=2, sort_keys=True) + "\n"
