@@ -74,8 +74,3 @@ def test_the_worker_refuses_a_broken_overrides_file_in_one_line(tmp_path: object
     assert "effective_from" in result.stderr and "overrides.0" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
 
-
-def test_exported_json_schemas_match_the_models() -> None:
-    result = subprocess.run([sys.executable, "-m", "schemas.export", "--check"], capture_output=True, text=True,
-                            timeout=60)
-    assert result.returncode == 0, result.stderr
