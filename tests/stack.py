@@ -19,9 +19,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 
 from stream.broker.embedded import EmbeddedBroker
+from stream.broker.reader import read_topic
 from stream.broker.topics import ensure_topics
 from stream.config import load_settings
 
@@ -143,36 +144,6 @@ class Stack:
 
         asyncio.run(send())
 
-    def read_topic(self, topic: str, idle: float = 2.0) -> list[tuple[bytes | None, bytes]]:
-        """Every message currently on ``topic``, from the beginning."""
-
-        async def read() -> list[tuple[bytes | None, bytes]]:
-            consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers, enable_auto_commit=False)
-            await consumer.start()
-            try:
-                partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]
-                if not partitions:
-                    await consumer.stop()
-                    consumer = AIOKafkaConsumer(
-                        bootstrap_servers=self.settings.bootstrap_servers, enable_auto_commit=False
-                    )
-                    await consumer.start()
-                    await consumer._client.force_metadata_update()
-                    partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]
-                consumer.assign(partitions)
-                await consumer.seek_to_beginning(*partitions)
-                end = await consumer.end_offsets(partitions)
-                out: list[tuple[bytes | None, bytes]] = []
-                deadline = time.monotonic() + 30
-                while time.monotonic() < deadline:
-                    done = all([await consumer.position(tp) >= end[tp] for tp in partitions])
-                    if done:
-                        break
-                    batch = await consumer.getmany(timeout_ms=int(idle * 1000))
-                    for records in batch.values():
-                        out.extend((record.key, record.value) for record in records)
-                return out
-            finally:
-                await consumer.stop()
-
-        return asyncio.run(read())
+    def read_topic(self, topic: str) -> list[tuple[bytes | None, bytes]]:
+        """Every message currently on ``topic``, from the beginning (tombstones left out)."""
+        return [(key, value) for key, value in asyncio.run(read_topic(self.settings, topic)) if value is not None]

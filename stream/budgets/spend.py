@@ -1,12 +1,12 @@
 """A budget's spend in one period, read from the deduplicated event store."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from schemas.budgets import Budget
 from schemas.money import MONEY_CONTEXT
 from stream.budgets.evaluate import PeriodSpend
-from stream.store.client import ClickHouseStore
+from stream.store.client import ClickHouseStore, as_utc
 
 # Scope attributes are a closed list (schemas.budgets.BudgetScope); they map to columns.
 _SPEND_SQL = """
@@ -36,6 +36,6 @@ async def period_spend(store: ClickHouseStore, budget: Budget, start: datetime, 
         spend = MONEY_CONTEXT.add(spend, cost)
         if model:
             unpriced[model] = int(count)
-        last = last.replace(tzinfo=UTC) if last.tzinfo is None else last
+        last = as_utc(last)
         latest = last if latest is None or last > latest else latest
     return PeriodSpend(start, end, spend, unpriced, latest)

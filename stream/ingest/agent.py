@@ -19,7 +19,6 @@ import faust
 
 from stream.ingest.decode import SourceMessage
 from stream.ingest.pipeline import IngestResult, process_messages
-from stream.pricing import PriceBook
 from stream.retry import retry_until_done
 
 if TYPE_CHECKING:
@@ -45,13 +44,6 @@ class IngestCounters:
         self.batches += 1
 
 
-class PriceBookHolder:
-    """The current price book; swapped whole when the overrides file changes."""
-
-    def __init__(self, book: PriceBook) -> None:
-        self.book = book
-
-
 def source_message(event: Any) -> SourceMessage:
     message = event.message
     value = message.value if isinstance(message.value, bytes) else bytes(message.value or b"")
@@ -60,9 +52,7 @@ def source_message(event: Any) -> SourceMessage:
 
 def register_ingest_agent(worker: "Worker") -> None:
     app, settings, topics = worker.app, worker.settings, worker.topics
-    sink, prices, counters, windows, budgets = (
-        worker.sink, worker.prices, worker.counters, worker.windows, worker.budgets
-    )
+    sink, counters, windows, budgets = worker.sink, worker.counters, worker.windows, worker.budgets
 
     priced_topic, dlq_topic = settings.topic_priced, settings.topic_dlq
 
@@ -88,7 +78,7 @@ def register_ingest_agent(worker: "Worker") -> None:
         async for events in batches:
             messages = [source_message(event) for event in events]
             now = datetime.now(UTC)
-            result = process_messages(messages, prices.book, now)
+            result = process_messages(messages, worker.book, now)  # reloads swap worker.book
             windows.begin_batch(now)
             await sink.store_batch(result.priced, result.dead)
             priced_events = [record.event for record in result.priced]

@@ -34,6 +34,7 @@ import yaml
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from stream.canonical import canonical_provider
+from stream.ingest.errors import Location, describe_validation_error
 from stream.pricing.rates import CompiledRates, compile_rates
 
 Rate = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
@@ -200,16 +201,14 @@ def boundaries(candidates: Iterable[Override]) -> set[datetime]:
 
 def _describe(exc: ValidationError, document: Any) -> str:
     """``overrides.2 (model 'gpt-4o*', tenant globex).multiplier: Input should be greater than 0``"""
-    parts = []
-    for error in exc.errors(include_url=False):
-        location = list(error["loc"])
-        where = ".".join(str(part) for part in location) or "file"
+
+    def name(location: Location) -> str:
         if len(location) >= 2 and location[0] == "overrides" and isinstance(location[1], int):
-            where = f"overrides.{location[1]}{_entry_label(document, location[1])}"
-            if rest := ".".join(str(part) for part in location[2:]):
-                where += f".{rest}"
-        parts.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
-    return "; ".join(parts[:5]) + (f" (+{len(parts) - 5} more)" if len(parts) > 5 else "")
+            rest = "".join(f".{part}" for part in location[2:])
+            return f"overrides.{location[1]}{_entry_label(document, location[1])}{rest}"
+        return ".".join(str(part) for part in location) or "file"
+
+    return describe_validation_error(exc, name=name)
 
 
 def _entry_label(document: Any, index: int) -> str:

@@ -9,6 +9,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,6 +19,11 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.query import QueryResult
 
 log = logging.getLogger(__name__)
+
+
+def as_utc(value: datetime) -> datetime:
+    """clickhouse-connect returns naive datetimes for UTC columns; make them comparable."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class StoreUnavailable(RuntimeError):
@@ -87,11 +93,6 @@ class ClickHouseStore:
     ) -> QueryResult:
         return self._executor.submit(
             lambda: self._connected().query(sql, parameters=parameters, settings=settings)
-        ).result()
-
-    def insert_sync(self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
-        self._executor.submit(
-            lambda: self._connected().insert(table, rows, column_names=list(columns))
         ).result()
 
     # --- async API (worker) -----------------------------------------------------------------

@@ -8,11 +8,12 @@ no per-event dedupe state in the worker. The worker only tracks *which* windows 
 
 import re
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from schemas.windows import WindowAggregate
+from stream.store.client import as_utc
 from stream.windows.keys import group_key, window_end, window_id
 
 OTHER = "other"
@@ -85,13 +86,13 @@ def rows_to_groups(
     width = len(dimensions)
     for row in result_rows:
         tenant, provider, model = row[0], row[2], row[3]
-        start = row[1].replace(tzinfo=UTC) if row[1].tzinfo is None else row[1]
+        start = as_utc(row[1])
         dims = {name: str(value) for name, value in zip(dimensions, row[4 : 4 + width], strict=True)}
         values = row[4 + width :]
         group: dict[str, Any] = {"provider": provider, "model": model, "dimensions": dims}
         group.update(zip(SUMMED, values[: len(SUMMED)], strict=True))
-        group["first_event_at"] = values[len(SUMMED)].replace(tzinfo=UTC)
-        group["last_event_at"] = values[len(SUMMED) + 1].replace(tzinfo=UTC)
+        group["first_event_at"] = as_utc(values[len(SUMMED)])
+        group["last_event_at"] = as_utc(values[len(SUMMED) + 1])
         group["group_key"] = group_key(provider, model, dims)
         windows.setdefault((tenant, start), []).append(group)
     return windows

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from schemas import PricedUsageEvent
 from schemas.windows import WindowAggregate
 from stream.sinks.clickhouse import ClickHouseSink
+from stream.store.client import as_utc
 from stream.windows.compute import aggregate_sql, aggregates_for_window, bound_groups, rows_to_groups
 from stream.windows.keys import window_end, window_start
 from stream.windows.rollups import DAY_ROLLUP_SQL, HOUR_ROLLUP_SQL
@@ -37,10 +38,6 @@ MAX_CLOCK_SKEW = timedelta(minutes=1)
 RECOVERY_MARGIN = timedelta(seconds=30)
 KEYS_PER_QUERY = 2000
 
-
-def as_utc(value: datetime) -> datetime:
-    """clickhouse-connect returns naive datetimes for UTC columns; make them comparable."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 WINDOW_COLUMNS = tuple(WindowAggregate.model_fields)
 

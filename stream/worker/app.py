@@ -15,7 +15,7 @@ from stream.broker.client import ssl_context
 from stream.budgets.enforcer import BudgetEnforcer
 from stream.budgets.registry import BudgetRegistry
 from stream.config import Settings
-from stream.ingest.agent import IngestCounters, PriceBookHolder
+from stream.ingest.agent import IngestCounters
 from stream.pricing import PriceBook
 from stream.sinks.clickhouse import ClickHouseSink
 from stream.store.client import ClickHouseStore
@@ -30,7 +30,8 @@ class Worker:
     settings: Settings
     store: ClickHouseStore
     sink: ClickHouseSink
-    prices: PriceBookHolder
+    book: PriceBook
+    """The price book in force; replaced whole when the overrides file changes."""
     windows: WindowTracker
     budgets: BudgetEnforcer
     topics: dict[str, faust.TopicT]
@@ -91,7 +92,8 @@ def build_worker(settings: Settings, store: ClickHouseStore, book: PriceBook, re
     app = _faust_app(settings)
     topics = {
         name: _bytes_topic(app, getattr(settings, f"topic_{name}"))
-        for name in ("raw", "priced", "dlq", "aggregates", "breaches", "budget_status", "budget_definitions")
+        # priced events and dead letters go straight to the producer (see the ingest agent)
+        for name in ("raw", "aggregates", "breaches", "budget_status")
     }
     sink = ClickHouseSink(store, max_backoff=settings.insert_retry_max_backoff)
 
@@ -117,6 +119,6 @@ def build_worker(settings: Settings, store: ClickHouseStore, book: PriceBook, re
         await send_all(topics["budget_status"], [(status.budget_id, status)])
 
     budgets = BudgetEnforcer(registry, store, publish_breach, publish_status)
-    worker = Worker(app, settings, store, sink, PriceBookHolder(book), windows, budgets, topics)
+    worker = Worker(app, settings, store, sink, book, windows, budgets, topics)
     return worker
 

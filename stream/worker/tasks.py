@@ -5,7 +5,7 @@ import logging
 from pathlib import Path
 
 from stream.broker.reader import follow_topic, read_topic
-from stream.pricing import OverridesError, PriceBook
+from stream.pricing import OverridesError
 from stream.worker.app import Worker
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def register_price_reload(worker: Worker, interval: float = 5.0) -> None:
     path = worker.settings.price_overrides_file
     if path is None:
         return
-    app, holder = worker.app, worker.prices
+    app = worker.app
     seen = _stamp(path)
 
     @app.timer(interval, name="costream.prices")  # type: ignore[untyped-decorator]
@@ -66,11 +66,11 @@ def register_price_reload(worker: Worker, interval: float = 5.0) -> None:
             return
         seen = stamp
         try:
-            holder.book = PriceBook.load(path)
+            worker.book = worker.book.reload()
         except OverridesError as exc:
             log.error("price overrides not reloaded, keeping the previous ones: %s", exc)
             return
-        log.info("price overrides reloaded from %s (revision %s)", path, holder.book.overrides.revision)
+        log.info("price overrides reloaded from %s (revision %s)", path, worker.book.overrides.revision)
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
