@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     insert_batch_wait: float = 0.5
     """Longest wait (seconds) to fill an insert batch before writing what is there."""
     insert_retry_max_backoff: float = 30.0
+    insert_fault_file: Path | None = None
+    """Fault injection for reliability drills: while this file exists, every ClickHouse insert
+    fails as if the store were down (retry, backpressure and recovery can then be watched)."""
     price_overrides_file: Path | None = None
     budgets_file: Path | None = None
     """Budgets loaded at start (YAML); changes at run time go through the definitions topic."""

@@ -8,6 +8,7 @@ agent stops taking messages (backpressure) and nothing past the unstored rows co
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from schemas import DeadLetter
@@ -62,7 +63,19 @@ def dead_letter_row(letter: DeadLetter) -> list[Any]:
 
 
 InsertFault = Callable[[str], Awaitable[None]]
-"""A hook the reliability tests use to make inserts fail on purpose (embedded mode)."""
+"""A hook that makes inserts fail on purpose (reliability drills in embedded mode)."""
+
+
+class InjectedInsertFault(ConnectionError):
+    """Raised while the fault file exists, as a store outage would."""
+
+
+def fault_while_file_exists(path: Path) -> InsertFault:
+    async def fault(table: str) -> None:
+        if path.exists():
+            raise InjectedInsertFault(f"insert into {table} refused: fault file {path} exists")
+
+    return fault
 
 
 class ClickHouseSink:

@@ -17,7 +17,7 @@ from stream.budgets.registry import BudgetRegistry
 from stream.config import Settings
 from stream.ingest.agent import IngestCounters
 from stream.pricing import PriceBook
-from stream.sinks.clickhouse import ClickHouseSink
+from stream.sinks.clickhouse import ClickHouseSink, fault_while_file_exists
 from stream.store.client import ClickHouseStore
 from stream.windows.tracker import WindowSettings, WindowTracker
 
@@ -95,7 +95,8 @@ def build_worker(settings: Settings, store: ClickHouseStore, book: PriceBook, re
         # priced events and dead letters go straight to the producer (see the ingest agent)
         for name in ("raw", "aggregates", "breaches", "budget_status")
     }
-    sink = ClickHouseSink(store, max_backoff=settings.insert_retry_max_backoff)
+    fault = fault_while_file_exists(settings.insert_fault_file) if settings.insert_fault_file else None
+    sink = ClickHouseSink(store, max_backoff=settings.insert_retry_max_backoff, fault=fault)
 
     async def publish_aggregates(aggregates: list[WindowAggregate]) -> None:
         await send_all(topics["aggregates"], [(aggregate.tenant_id, aggregate) for aggregate in aggregates])
