@@ -69,6 +69,9 @@ class Stack:
         self.price_overrides = root / "prices.yaml"
         self.price_overrides.write_text("overrides: []\n")
         self.env["COSTREAM_PRICE_OVERRIDES_FILE"] = str(self.price_overrides)
+        # while this file exists the worker's ClickHouse inserts fail (store outage drills)
+        self.insert_fault = root / "insert.fault"
+        self.env["COSTREAM_INSERT_FAULT_FILE"] = str(self.insert_fault)
         self.settings = load_settings(
             kafka_bootstrap_servers=self.env["COSTREAM_KAFKA_BOOTSTRAP_SERVERS"], topic_partitions=4
         )
