@@ -72,6 +72,9 @@ class PricedUsageEvent(BaseModel):
     """Cost of record: the provider's cost, else the token cost, else null (unpriced)."""
     cost_drift_usd: Usd | None
     """provider_cost_usd - token_cost.total when both exist."""
+    cache_savings_usd: Usd | None = None
+    """What cache reads saved: their tokens at the uncached input rate of the model (and
+    tier) in force, minus their cache-read cost; null when unpriced."""
     tracking_type: TrackingType
     priced: bool
     currency: Literal["USD"] = "USD"

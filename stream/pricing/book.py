@@ -18,6 +18,7 @@ book for the caller to swap in whole.
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 from genai_prices.data_snapshot import DataSnapshot
@@ -28,7 +29,7 @@ from stream.canonical import canonical_provider
 from stream.pricing import genai
 from stream.pricing.normalize import lookup_variants
 from stream.pricing.overrides import Override, Overrides, boundaries, in_force
-from stream.pricing.quote import price_tokens
+from stream.pricing.quote import cache_read_savings, price_tokens
 from stream.pricing.rates import CompiledRates, compile_model_price
 
 MAX_CACHED_MODELS = 65_536
@@ -48,6 +49,8 @@ class Quote:
     """``genai-prices``, ``operator`` or ``tenant:<id>``."""
     price_version: str
     """genai-prices' data version, or the overrides file's revision and the entry's effective_from."""
+    cache_savings: Decimal
+    """Cache reads at the uncached input rate minus their cache-read cost."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +184,9 @@ class PriceBook:
         price = self.resolve(provider, model, occurred_at, tenant_id)
         if price is None:
             return None
-        return Quote(price.resolved_model, price_tokens(price.rates, tokens), price.price_source, price.price_version)
+        breakdown = price_tokens(price.rates, tokens)
+        savings = cache_read_savings(price.rates, tokens, breakdown)
+        return Quote(price.resolved_model, breakdown, price.price_source, price.price_version, savings)
 
     def rates(
         self, provider: str, model: str, occurred_at: datetime, tenant_id: str | None = None

@@ -43,6 +43,7 @@ def price_event(
         provider_cost_usd=reported,
         total_cost=total,
         cost_drift_usd=drift,
+        cache_savings_usd=quote.cache_savings if quote is not None else None,
         tracking_type=tracking,
         priced=tracking is not TrackingType.UNPRICED,
         price_source=quote.price_source if quote is not None else None,

@@ -77,6 +77,17 @@ def _price(rates: CompiledRates, tokens: TokenUsage, rounded: bool) -> CostBreak
     })
 
 
+def cache_read_savings(rates: CompiledRates, tokens: TokenUsage, breakdown: CostBreakdown) -> Decimal:
+    """What the cache reads saved: their tokens at the uncached input rate (of the tier
+    this request is billed at) minus what they cost as cache reads."""
+    if not tokens.cache_read_tokens:
+        return _ZERO
+    if rates.tiers:
+        rates = rates.for_input(tokens.input_tokens)
+    uncached = MONEY_CONTEXT.multiply(rates.per_token[0], Decimal(tokens.cache_read_tokens))
+    return MONEY_CONTEXT.subtract(uncached, breakdown.cache_read).quantize(COST_QUANTUM, ROUND_HALF_EVEN)
+
+
 def _trusted_breakdown(values: dict[str, Decimal]) -> CostBreakdown:
     """A CostBreakdown without re-validation: every line above is non-negative, at most 18
     decimal places, and the total is their exact sum by construction; validating again

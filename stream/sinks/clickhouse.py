@@ -24,7 +24,8 @@ EVENT_COLUMNS = (
     "input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
     "output_tokens", "reasoning_tokens", "input_audio_tokens", "output_audio_tokens",
     "input_cost", "cache_read_cost", "cache_write_cost", "output_cost", "reasoning_cost", "other_cost",
-    "token_cost", "provider_cost", "total_cost", "cost_drift", "currency", "price_source", "price_version",
+    "token_cost", "provider_cost", "total_cost", "cost_drift", "cache_savings", "currency", "price_source",
+    "price_version",
     "feature", "agent", "operation", "user_id", "session_id", "request_id", "api_key_id", "latency_ms",
     "tags", "kafka_partition", "kafka_offset",
 )  # fmt: skip
@@ -46,6 +47,7 @@ def event_row(record: PricedRecord) -> list[Any]:
         cost.input if cost else None, cost.cache_read if cost else None, cost.cache_write if cost else None,
         cost.output if cost else None, cost.reasoning if cost else None, cost.other if cost else None,
         cost.total if cost else None, event.provider_cost_usd, event.total_cost, event.cost_drift_usd,
+        event.cache_savings_usd,
         event.currency, event.price_source, event.price_version,
         attributes.feature or "", attributes.agent or "", attributes.operation or "", attributes.user_id or "",
         attributes.session_id or "", attributes.request_id or "", attributes.api_key_id or "",

@@ -75,3 +75,29 @@ def test_model_from_the_response_when_the_event_names_none(book: PriceBook) -> N
 def test_no_model_anywhere_is_unpriced_as_unknown(book: PriceBook) -> None:
     priced = price_event(event(model=None), ExtractedUsage(TOKENS, None, None), book, AT)
     assert (priced.model, priced.tracking_type, priced.total_cost) == ("unknown", TrackingType.UNPRICED, None)
+
+
+def test_cache_savings_are_cache_reads_at_the_uncached_rate_minus_their_cost(book: PriceBook) -> None:
+    # gpt-4o-mini: input $0.15, cached input $0.075 per MTok
+    tokens = TokenUsage(input_tokens=10_000, cache_read_tokens=8_000, output_tokens=10)
+    priced = price_event(event(usage=tokens.model_dump()), ExtractedUsage(tokens, None, None), book, AT)
+    assert priced.cache_savings_usd == 8_000 * (Decimal("0.15") - Decimal("0.075")) / M
+
+
+@pytest.mark.parametrize(("input_tokens", "input_rate", "read_rate"), [
+    (100_000, Decimal("1.25"), Decimal("0.125")),  # gemini-2.5-pro up to 200k input tokens
+    (300_000, Decimal("2.5"), Decimal("0.25")),  # and above: the whole request at the long-context tier
+])
+def test_cache_savings_use_the_long_context_tier_of_the_request(
+    book: PriceBook, input_tokens: int, input_rate: Decimal, read_rate: Decimal
+) -> None:
+    tokens = TokenUsage(input_tokens=input_tokens, cache_read_tokens=50_000, output_tokens=10)
+    raw = event(provider="google", model="gemini-2.5-pro", usage=tokens.model_dump())
+    priced = price_event(raw, ExtractedUsage(tokens, None, None), book, AT)
+    assert priced.cache_savings_usd == 50_000 * (input_rate - read_rate) / M
+
+
+def test_no_cache_savings_without_cache_reads_and_none_when_unpriced(book: PriceBook) -> None:
+    assert price_event(event(), ExtractedUsage(TOKENS, None, None), book, AT).cache_savings_usd == 0
+    unknown = price_event(event(model="no-such-model-x"), ExtractedUsage(TOKENS, None, None), book, AT)
+    assert unknown.cache_savings_usd is None and not unknown.priced
