@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from schemas.money import NonNegativeUsd
+from schemas.money import NonNegativeUsd, Usd
 
 
 class WindowAggregate(BaseModel):
@@ -47,6 +47,11 @@ class WindowAggregate(BaseModel):
     total_cost: NonNegativeUsd = Decimal(0)
     """Cost of record of the priced requests (unpriced requests add nothing here and are
     counted in ``unpriced_requests``)."""
+    cache_savings: Usd = Decimal(0)
+    """What cache reads saved versus the uncached input rate (see PricedUsageEvent)."""
+    latency_ms_sum: int = 0
+    latency_requests: int = 0
+    """Sum of ``latency_ms`` over the requests that reported one, and how many did."""
     first_event_at: AwareDatetime
     last_event_at: AwareDatetime
     partial: bool

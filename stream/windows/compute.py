@@ -25,8 +25,9 @@ SUMMED = (
     "requests", "priced_requests", "unpriced_requests",
     "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens",
     "input_cost", "cache_read_cost", "cache_write_cost", "output_cost", "reasoning_cost", "other_cost",
-    "token_cost", "provider_cost", "total_cost",
+    "token_cost", "provider_cost", "total_cost", "cache_savings", "latency_ms_sum", "latency_requests",
 )  # fmt: skip
+_MONEY = frozenset(name for name in SUMMED if name.endswith(("cost", "savings")))
 
 
 def dimension_expression(name: str) -> str:
@@ -50,6 +51,7 @@ def aggregate_sql(dimensions: Sequence[str]) -> str:
                sum(ifNull(input_cost, 0)), sum(ifNull(cache_read_cost, 0)), sum(ifNull(cache_write_cost, 0)),
                sum(ifNull(output_cost, 0)), sum(ifNull(reasoning_cost, 0)), sum(ifNull(other_cost, 0)),
                sum(ifNull(token_cost, 0)), sum(ifNull(provider_cost, 0)), sum(ifNull(total_cost, 0)),
+               sum(ifNull(cache_savings, 0)), sum(ifNull(latency_ms, 0)), count(latency_ms),
                min(occurred_at), max(occurred_at)
         FROM usage_events FINAL
         WHERE tenant_id IN {{tenants:Array(String)}}
@@ -71,7 +73,7 @@ def bound_groups(rows: list[dict[str, Any]], max_groups: int) -> list[dict[str, 
         "provider": OTHER, "model": OTHER, "dimensions": {name: OTHER for name in folded[0]["dimensions"]},
     }  # fmt: skip
     for name in SUMMED:
-        other[name] = sum((row[name] for row in folded), start=Decimal(0) if name.endswith("cost") else 0)
+        other[name] = sum((row[name] for row in folded), start=Decimal(0) if name in _MONEY else 0)
     other["first_event_at"] = min(row["first_event_at"] for row in folded)
     other["last_event_at"] = max(row["last_event_at"] for row in folded)
     other["group_key"] = group_key(OTHER, OTHER, other["dimensions"])
