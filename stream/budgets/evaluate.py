@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from schemas.budgets import BreachKind, Budget, BudgetBreach, BudgetState, BudgetStatus, Severity
 from schemas.money import MONEY_CONTEXT
+from stream.budgets.periods import linear_projection
 
 HUNDRED = Decimal(100)
 # A projection needs some history: none before this share of the period has elapsed.
@@ -100,17 +101,18 @@ def evaluate(
     if spend.latest_event_at is not None and spend.spend < budget.limit_usd:
         length = Decimal((spend.period_end - spend.period_start).total_seconds())
         elapsed = Decimal((min(spend.latest_event_at, spend.period_end) - spend.period_start).total_seconds())
-        if elapsed > 0 and elapsed / length >= MIN_ELAPSED_FOR_PROJECTION:
-            projected = MONEY_CONTEXT.divide(MONEY_CONTEXT.multiply(spend.spend, length), elapsed)
-            projected = projected.quantize(Decimal("0.000001"))
-            if projected > budget.limit_usd:
-                candidate = breach(
-                    BreachKind.PROJECTED, "period-end", Severity.WARN, threshold_percent=HUNDRED,
-                    projected_spend_usd=projected, triggering_event_id=contributions[-1].event_id if contributions
-                    else None, crossed_at=spend.latest_event_at,
-                )
-                if candidate.breach_id not in fired:
-                    out.append(candidate)
+        projected = linear_projection(spend.spend, spend.period_start, spend.period_end, spend.latest_event_at)
+        if (
+            projected is not None and elapsed / length >= MIN_ELAPSED_FOR_PROJECTION
+            and projected > budget.limit_usd
+        ):
+            candidate = breach(
+                BreachKind.PROJECTED, "period-end", Severity.WARN, threshold_percent=HUNDRED,
+                projected_spend_usd=projected, triggering_event_id=contributions[-1].event_id if contributions
+                else None, crossed_at=spend.latest_event_at,
+            )
+            if candidate.breach_id not in fired:
+                out.append(candidate)
 
     for model in sorted(spend.unpriced_by_model):
         candidate = breach(
