@@ -4,6 +4,7 @@ An invalid setting stops the process at start with one line naming it
 (:func:`load_settings`), rather than a pydantic traceback halfway through startup.
 """
 
+import os
 import re
 from functools import cached_property
 from pathlib import Path
@@ -93,9 +94,20 @@ class Settings(BaseSettings):
     budgets_file: Path | None = None
     """Budgets loaded at start (YAML); changes at run time go through the definitions topic."""
 
-    # --- worker HTTP (queries in embedded mode, health) --------------------------------
+    clickhouse_username: str | None = None
+    clickhouse_password: SecretStr | None = None
+    """Kept out of the URL so it is never printed; from the environment or a secrets file."""
+    clickhouse_ca_file: Path | None = None
+    """CA bundle for an https:// ClickHouse URL with a private CA."""
+
+    # --- worker HTTP (reports API, dashboard, queries in embedded mode, health) ----------
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=6066, ge=1, le=65535)
+    api_tokens_file: Path | None = None
+    """YAML of bearer tokens (SHA-256 digests) mapped to a tenant or admin; without it the
+    API is open only on a loopback address."""
+    api_token: SecretStr | None = None
+    """The token the CLI sends to a worker that requires one."""
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -191,9 +203,22 @@ class SettingsError(Exception):
     """One line naming the first invalid setting."""
 
 
+DEFAULT_SECRETS_DIR = Path("/run/secrets")
+
+
+def secrets_dir() -> Path | None:
+    """Where secrets files live, one per setting and named like its environment variable
+    (e.g. ``COSTREAM_CLICKHOUSE_PASSWORD``, any case): ``COSTREAM_SECRETS_DIR``, else
+    /run/secrets when it exists (Docker and Kubernetes secrets)."""
+    configured = os.environ.get(f"{ENV_PREFIX}SECRETS_DIR")
+    if configured:
+        return Path(configured)
+    return DEFAULT_SECRETS_DIR if DEFAULT_SECRETS_DIR.is_dir() else None
+
+
 def load_settings(**overrides: object) -> Settings:
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(_secrets_dir=secrets_dir(), **overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
         message = first["msg"].removeprefix("Value error, ")

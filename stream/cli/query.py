@@ -16,7 +16,7 @@ from rich.console import Console
 from stream.cli.errors import CliError
 from stream.cli.output import FORMATS, print_rows
 from stream.config import Settings
-from stream.store.client import ClickHouseStore, StoreUnavailable
+from stream.store.client import StoreUnavailable, open_store
 
 
 def register(commands: Any) -> None:
@@ -61,7 +61,7 @@ def query_worker(settings: Settings, sql: str, parameters: dict[str, str]) -> di
 
 
 def query_direct(settings: Settings, sql: str, parameters: dict[str, str]) -> dict[str, Any]:
-    store = ClickHouseStore(settings.clickhouse_dsn)
+    store = open_store(settings)
     try:
         result = store.query_readonly_sync(sql, parameters or None)
     except StoreUnavailable as exc:

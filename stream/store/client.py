@@ -9,6 +9,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from urllib.parse import urlsplit
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.query import QueryResult
+
+from stream.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +41,17 @@ READER_SETTINGS = {
 }
 
 
-def connect(dsn: str, settings: dict[str, Any] | None = None) -> Client:
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """ClickHouse server login kept apart from the URL, so no URL ever carries a password."""
+
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    ca_file: Path | None = None
+
+
+def connect(dsn: str, settings: dict[str, Any] | None = None, credentials: Credentials | None = None) -> Client:
+    credentials = credentials or Credentials()
     try:
         if dsn.startswith("chdb://"):
             path = Path(dsn.removeprefix("chdb://"))
@@ -49,10 +62,11 @@ def connect(dsn: str, settings: dict[str, Any] | None = None) -> Client:
             settings=settings,
             host=parts.hostname or "localhost",
             port=parts.port or (8443 if parts.scheme == "https" else 8123),
-            username=parts.username or "default",
-            password=parts.password or "",
+            username=credentials.username or parts.username or "default",
+            password=credentials.password or parts.password or "",
             database=parts.path.strip("/") or "default",
             secure=parts.scheme == "https",
+            ca_cert=str(credentials.ca_file) if credentials.ca_file else None,
         )
     except Exception as exc:
         where = dsn.split("@")[-1]  # never print credentials
@@ -60,8 +74,9 @@ def connect(dsn: str, settings: dict[str, Any] | None = None) -> Client:
 
 
 class ClickHouseStore:
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, credentials: Credentials | None = None) -> None:
         self.dsn = dsn
+        self.credentials = credentials
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
         self._client: Client | None = None
         self._reader: Client | None = None
@@ -72,12 +87,12 @@ class ClickHouseStore:
 
     def _connected(self) -> Client:
         if self._client is None:
-            self._client = connect(self.dsn)
+            self._client = connect(self.dsn, credentials=self.credentials)
         return self._client
 
     def _reading(self) -> Client:
         if self._reader is None:
-            self._reader = connect(self.dsn, READER_SETTINGS)
+            self._reader = connect(self.dsn, READER_SETTINGS, self.credentials)
         return self._reader
 
     async def _run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -124,3 +139,10 @@ class ClickHouseStore:
                 self._executor.submit(client.close).result()
         self._client = self._reader = None
         self._executor.shutdown(wait=True)
+
+
+def open_store(settings: Settings) -> ClickHouseStore:
+    """The store the settings name (connected lazily, on first use)."""
+    password = settings.clickhouse_password.get_secret_value() if settings.clickhouse_password else None
+    credentials = Credentials(settings.clickhouse_username, password, settings.clickhouse_ca_file)
+    return ClickHouseStore(settings.clickhouse_dsn, credentials)

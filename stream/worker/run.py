@@ -20,7 +20,7 @@ from stream.config import Settings
 from stream.demo.publisher import register_demo_publisher
 from stream.ingest.agent import register_ingest_agent
 from stream.pricing import PriceBook
-from stream.store.client import ClickHouseStore
+from stream.store.client import ClickHouseStore, open_store
 from stream.store.migrate import migrate
 from stream.worker.app import Worker, build_worker
 from stream.worker.pages import register_pages
@@ -62,7 +62,7 @@ def run_stack(settings: Settings, *, demo: bool, start_broker: bool, console: Co
         if start_broker and settings.embedded_broker:
             broker = EmbeddedBroker(settings.embedded_broker_port, Path(settings.data_dir) / "broker.log").start()
         prepare_topics(settings)
-        store = ClickHouseStore(settings.clickhouse_dsn)
+        store = open_store(settings)
         applied = migrate(store)
         worker = create_worker(settings, store, book, registry, demo=demo)
         _print_banner(console, settings, broker, [m.name for m in applied], demo)
