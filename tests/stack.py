@@ -25,8 +25,12 @@ from stream.broker.embedded import EmbeddedBroker
 from stream.broker.reader import read_topic
 from stream.broker.topics import ensure_topics
 from stream.config import load_settings
+from stream.web.auth import digest, new_token
 
 T = TypeVar("T")
+
+ISOLATION_TENANTS = ("iso-tenant-a", "iso-tenant-b")
+"""Tenants with their own API tokens in every stack."""
 
 
 def free_port() -> int:
@@ -69,6 +73,13 @@ class Stack:
         self.price_overrides = root / "prices.yaml"
         self.price_overrides.write_text("overrides: []\n")
         self.env["COSTREAM_PRICE_OVERRIDES_FILE"] = str(self.price_overrides)
+        # API tokens: the harness reads as admin; two tenant tokens for isolation tests
+        self.tokens = {"admin": new_token(), **{tenant: new_token() for tenant in ISOLATION_TENANTS}}
+        entries = [{"name": "harness", "admin": True, "sha256": digest(self.tokens["admin"])}]
+        entries += [{"name": t, "tenant": t, "sha256": digest(self.tokens[t])} for t in ISOLATION_TENANTS]
+        (root / "tokens.yaml").write_text(json.dumps({"tokens": entries}))
+        self.env["COSTREAM_API_TOKENS_FILE"] = str(root / "tokens.yaml")
+        self.env["COSTREAM_API_TOKEN"] = self.tokens["admin"]
         # while this file exists the worker's ClickHouse inserts fail (store outage drills)
         self.insert_fault = root / "insert.fault"
         self.env["COSTREAM_INSERT_FAULT_FILE"] = str(self.insert_fault)
@@ -119,11 +130,11 @@ class Stack:
             self.broker.stop()
 
     # --- talking to it ------------------------------------------------------------------
-    def http(self, path: str, body: dict[str, Any] | None = None) -> Any:
+    def http(self, path: str, body: dict[str, Any] | None = None, token: str | None = None) -> Any:
+        """JSON from the worker's API, as admin unless another ``token`` is given."""
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.http_port}{path}", data=data, headers={"Content-Type": "application/json"}
-        )
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token or self.tokens['admin']}"}
+        request = urllib.request.Request(f"http://127.0.0.1:{self.http_port}{path}", data=data, headers=headers)
         with urllib.request.urlopen(request, timeout=60) as response:
             return json.loads(response.read())
 

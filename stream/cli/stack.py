@@ -13,6 +13,7 @@ from stream.config import Settings
 from stream.pricing import OverridesError
 from stream.store.client import ClickHouseStore, StoreUnavailable
 from stream.store.migrate import applied_versions, available_migrations, migrate
+from stream.web.auth import TokensFileError
 from stream.worker.run import run_stack
 
 
@@ -34,7 +35,7 @@ def register(commands: Any) -> None:
 def _run(settings: Settings, console: Console, *, demo: bool, start_broker: bool) -> int:
     try:
         run_stack(settings, demo=demo, start_broker=start_broker, console=console)
-    except (BrokerStartError, BudgetDefinitionError, OverridesError) as exc:
+    except (BrokerStartError, BudgetDefinitionError, OverridesError, TokensFileError) as exc:
         raise CliError(str(exc)) from None
     except KafkaConnectionError:
         raise CliError(

@@ -7,6 +7,7 @@ agent stops taking messages (backpressure) and nothing past the unstored rows co
 """
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -91,12 +92,17 @@ class ClickHouseSink:
         self.max_backoff = max_backoff
         self.fault = fault
         self.failed_attempts = 0
+        self.insert_seconds: list[float] = []
+        """Durations of successful inserts since the last :meth:`drain_timings` (for metrics)."""
 
     async def insert_until_stored(self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
         async def insert() -> None:
             if self.fault is not None:
                 await self.fault(table)
+            started = time.perf_counter()
             await self.store.insert(table, rows, columns)
+            if len(self.insert_seconds) < 10_000:  # bounded if nobody scrapes
+                self.insert_seconds.append(time.perf_counter() - started)
 
         def count_failure(_: Exception) -> None:
             self.failed_attempts += 1
@@ -108,3 +114,7 @@ class ClickHouseSink:
             await self.insert_until_stored("usage_events", [event_row(r) for r in priced], EVENT_COLUMNS)
         if dead:
             await self.insert_until_stored("dead_letters", [dead_letter_row(d) for d in dead], DEAD_LETTER_COLUMNS)
+
+    def drain_timings(self) -> list[float]:
+        timings, self.insert_seconds = self.insert_seconds, []
+        return timings

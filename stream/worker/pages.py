@@ -1,52 +1,137 @@
-"""The worker's HTTP pages (Faust's web server, bound to 127.0.0.1 by default)."""
+"""The worker's HTTP API (Faust's web server): reports, budgets, ad-hoc queries, the
+dashboard, OpenAPI, health and Prometheus metrics.
 
+Every error is JSON ``{"status", "message"}``. Data paths require a bearer token when a
+tokens file is configured (see ``stream.web.auth``); health, readiness, metrics, the
+OpenAPI document and the dashboard page itself carry no tenant data and stay open.
+"""
+
+from collections.abc import Awaitable, Callable
+from importlib import resources
 from typing import Any
 
 from faust.web import Request, Response, View
 
+from stream.reports import ReportError, run_report
+from stream.web.auth import Authenticator, AuthError, Principal
 from stream.web.jsonutil import dumps
+from stream.web.openapi import openapi_document
 from stream.web.query import QueryError, run_query
+from stream.web.reports_api import BadRequest, catalog, report_params
 from stream.worker.app import Worker
+from stream.worker.metrics import CONTENT_TYPE, WorkerMetrics
+
+Handler = Callable[[Principal], Awaitable[Any]]
 
 
 def _json(view: View, payload: Any, status: int = 200) -> Response:
     return view.bytes(dumps(payload), content_type="application/json", status=status)
 
 
-def register_pages(worker: Worker) -> None:
+def _error(view: View, status: int, message: str) -> Response:
+    return _json(view, {"status": status, "message": message}, status)
+
+
+def dashboard_html() -> bytes:
+    return (resources.files("stream.web") / "static" / "dashboard.html").read_bytes()
+
+
+def register_pages(worker: Worker, auth: Authenticator) -> None:
     app = worker.app
+    metrics = WorkerMetrics(worker)
+    window_dimensions = tuple(worker.settings.window_dimensions)
+
+    async def guarded(view: View, request: Request, handler: Handler, admin: bool = False) -> Response:
+        try:
+            principal = auth.principal(request.headers.get("Authorization"))
+            if admin and not principal.admin:
+                raise AuthError(403, "this endpoint needs an admin token")
+            return _json(view, await handler(principal))
+        except AuthError as exc:
+            return _error(view, exc.status, exc.message)
+        except BadRequest as exc:
+            return _error(view, exc.status, exc.message)
+        except QueryError as exc:
+            return _error(view, exc.status, exc.message)
+
+    @app.page("/v1/reports")
+    class ReportsView(View):
+        async def get(self, request: Request) -> Response:
+            async def handle(_: Principal) -> Any:
+                return catalog()
+
+            return await guarded(self, request, handle)
+
+    @app.page("/v1/reports/{name}")
+    class ReportView(View):
+        async def get(self, request: Request, name: str) -> Response:
+            async def handle(principal: Principal) -> Any:
+                params = report_params(request.query.items(), principal)
+                try:
+                    result = await run_report(worker.store, name, params, window_dimensions)
+                except ReportError as exc:
+                    raise BadRequest(str(exc), 404 if "no report named" in str(exc) else 400) from None
+                except Exception as exc:
+                    raise QueryError(500, f"report failed: {str(exc).strip().splitlines()[0][:500]}") from None
+                return result.as_json()
+
+            return await guarded(self, request, handle)
 
     @app.page("/v1/query")
     class QueryView(View):
         async def post(self, request: Request) -> Response:
-            try:
-                return _json(self, await run_query(worker.store, await request.read()))
-            except QueryError as exc:
-                return _json(self, {"status": exc.status, "message": exc.message}, exc.status)
+            async def handle(_: Principal) -> Any:
+                return await run_query(worker.store, await request.read())
+
+            return await guarded(self, request, handle, admin=True)
 
     @app.page("/v1/stats")
     class StatsView(View):
         async def get(self, request: Request) -> Response:
-            counters, windows = worker.counters, worker.windows
-            return _json(self, {
-                "messages": counters.messages,
-                "events_priced": counters.events_priced,
-                "events_unpriced": counters.events_unpriced,
-                "dead_letters": counters.dead_letters,
-                "batches": counters.batches,
-                "insert_failures": worker.sink.failed_attempts,
-                "open_windows": len(windows.open_windows),
-                "pending_windows": len(windows.dirty),
-                "window_passes": windows.passes,
-                "window_rows_emitted": windows.emitted,
-                "budgets": len(worker.budgets.registry),
-                "breaches_published": worker.budgets.breaches_published,
-            })
+            async def handle(_: Principal) -> Any:
+                counters, windows = worker.counters, worker.windows
+                return {
+                    "messages": counters.messages,
+                    "events_priced": counters.events_priced,
+                    "events_unpriced": counters.events_unpriced,
+                    "dead_letters": counters.dead_letters,
+                    "batches": counters.batches,
+                    "insert_failures": worker.sink.failed_attempts,
+                    "open_windows": len(windows.open_windows),
+                    "pending_windows": len(windows.dirty),
+                    "window_passes": windows.passes,
+                    "window_rows_emitted": windows.emitted,
+                    "budgets": len(worker.budgets.registry),
+                    "breaches_published": worker.budgets.breaches_published,
+                }
+
+            return await guarded(self, request, handle, admin=True)
 
     @app.page("/v1/budgets")
     class BudgetsView(View):
         async def get(self, request: Request) -> Response:
-            return _json(self, [budget.model_dump(mode="json") for budget in worker.budgets.registry.all()])
+            async def handle(principal: Principal) -> Any:
+                return [
+                    budget.model_dump(mode="json") for budget in worker.budgets.registry.all()
+                    if principal.admin or budget.tenant_id == principal.tenant
+                ]
+
+            return await guarded(self, request, handle)
+
+    @app.page("/v1/openapi.json")
+    class OpenApiView(View):
+        async def get(self, request: Request) -> Response:
+            return _json(self, openapi_document())
+
+    @app.page("/dashboard")
+    class DashboardView(View):
+        async def get(self, request: Request) -> Response:
+            return self.bytes(dashboard_html(), content_type="text/html; charset=utf-8")
+
+    @app.page("/metrics")
+    class MetricsView(View):
+        async def get(self, request: Request) -> Response:
+            return self.bytes(metrics.render(), content_type=CONTENT_TYPE)
 
     @app.page("/healthz")
     class HealthView(View):

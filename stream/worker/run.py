@@ -22,6 +22,7 @@ from stream.ingest.agent import register_ingest_agent
 from stream.pricing import PriceBook
 from stream.store.client import ClickHouseStore, open_store
 from stream.store.migrate import migrate
+from stream.web.auth import Authenticator, is_loopback, load_tokens
 from stream.worker.app import Worker, build_worker
 from stream.worker.pages import register_pages
 from stream.worker.tasks import register_budget_tasks, register_price_reload, register_window_timer
@@ -37,15 +38,21 @@ def prepare_topics(settings: Settings) -> list[str]:
         loop.close()
 
 
+def authenticator(settings: Settings) -> Authenticator:
+    tokens = load_tokens(settings.api_tokens_file) if settings.api_tokens_file else None
+    return Authenticator(tokens, open_locally=is_loopback(settings.http_host))
+
+
 def create_worker(
-    settings: Settings, store: ClickHouseStore, book: PriceBook, registry: BudgetRegistry, demo: bool = False
+    settings: Settings, store: ClickHouseStore, book: PriceBook, registry: BudgetRegistry, auth: Authenticator,
+    demo: bool = False,
 ) -> Worker:
     worker = build_worker(settings, store, book, registry)
     register_ingest_agent(worker)
     register_window_timer(worker)
     register_budget_tasks(worker)
     register_price_reload(worker)
-    register_pages(worker)
+    register_pages(worker, auth)
     if demo:
         register_demo_publisher(worker.app, worker.topics["raw"])
     return worker
@@ -56,6 +63,7 @@ def run_stack(settings: Settings, *, demo: bool, start_broker: bool, console: Co
     # Files first: a typo in prices or budgets fails in a second, before anything starts.
     book = PriceBook.load(settings.price_overrides_file)
     registry = BudgetRegistry(load_budget_file(settings.budgets_file) if settings.budgets_file else [])
+    auth = authenticator(settings)
     broker: EmbeddedBroker | None = None
     store: ClickHouseStore | None = None
     try:
@@ -64,7 +72,7 @@ def run_stack(settings: Settings, *, demo: bool, start_broker: bool, console: Co
         prepare_topics(settings)
         store = open_store(settings)
         applied = migrate(store)
-        worker = create_worker(settings, store, book, registry, demo=demo)
+        worker = create_worker(settings, store, book, registry, auth, demo=demo)
         _print_banner(console, settings, broker, [m.name for m in applied], demo)
         asyncio.set_event_loop(asyncio.new_event_loop())
         faust.Worker(worker.app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
@@ -88,7 +96,7 @@ def _print_banner(
     console.print(f"  kafka       {kafka}")
     console.print(f"  topics      raw={settings.topic_raw} priced={settings.topic_priced} dlq={settings.topic_dlq}")
     console.print(f"  clickhouse  {store}" + (f" (migrations applied: {', '.join(migrations)})" if migrations else ""))
-    console.print(f"  http        {settings.worker_url}  (POST /v1/query, GET /v1/stats, /v1/budgets, /readyz)")
+    console.print(f"  http        {settings.worker_url}  (/dashboard, /v1/reports, /v1/openapi.json, /metrics)")
     if demo:
         console.print("  demo        publishing sample events from 5 tenants and 7 providers")
     console.print(

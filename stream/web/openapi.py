@@ -1,0 +1,110 @@
+"""The OpenAPI description of the worker's HTTP API, built from the report catalog and
+the pydantic models, so it cannot drift from what the endpoints accept."""
+
+from typing import Any
+
+from stream import __version__
+from stream.reports import REPORTS, Dimension, ReportParams
+from stream.reports.params import FILTERS
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _error_responses(*statuses: int) -> dict[str, Any]:
+    text = {400: "Invalid input", 401: "Missing or unknown token", 403: "Not allowed for this token",
+            404: "Unknown report", 503: "Not ready"}
+    return {str(s): {"description": text[s], "content": {"application/json": {"schema": _ERROR}}} for s in statuses}
+
+
+def _query_parameters() -> list[dict[str, Any]]:
+    described = {
+        "tenant": "Tenant id; a tenant token may only name its own tenant (default: the token's tenant)",
+        "since": "Inclusive start: 2026-05-01, 2026-05-01T12:00:00Z, 7d, 24h, today or month",
+        "until": "Exclusive end, same forms (default: now)",
+        "by": "Group by, comma-separated or repeated: " + ", ".join(d.value for d in Dimension),
+        "limit": "Most rows returned",
+    }
+    parameters: list[dict[str, Any]] = []
+    for name in ReportParams.model_fields:
+        schema: dict[str, Any] = {"type": "string"}
+        if name == "by":
+            schema = {"type": "array", "items": {"type": "string", "enum": [d.value for d in Dimension]}}
+        elif name == "limit":
+            schema = {"type": "integer", "minimum": 1, "maximum": 100_000}
+        description = described.get(name) or (f"Only rows whose {name} equals this" if name in FILTERS else name)
+        parameters.append({"name": name, "in": "query", "required": False, "schema": schema,
+                           "description": description, "explode": name == "by"})
+    return parameters
+
+
+def openapi_document() -> dict[str, Any]:
+    report_names = list(REPORTS)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "costream worker API", "version": __version__,
+            "description": "Cost reports over ClickHouse, budgets, health and metrics. Send "
+                           "'Authorization: Bearer <token>'; a tenant token sees only its tenant's rows.",
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["status", "message"],
+                          "properties": {"status": {"type": "integer"}, "message": {"type": "string"}}},
+                "Report": {
+                    "type": "object", "required": ["report", "source", "columns", "rows"],
+                    "properties": {
+                        "report": {"type": "string", "enum": report_names},
+                        "source": {"type": "string", "description": "Table read: a rollup or usage_events"},
+                        "since": {"type": ["string", "null"], "format": "date-time"},
+                        "until": {"type": ["string", "null"], "format": "date-time"},
+                        "columns": {"type": "array", "items": {"type": "string"}},
+                        "rows": {"type": "array", "items": {"type": "array"},
+                                 "description": "Money and ratios as exact decimal strings"},
+                    },
+                },
+            },
+        },
+        "security": [{"bearer": []}],
+        "paths": {
+            "/v1/reports": {"get": {
+                "summary": "The reports available", "operationId": "listReports",
+                "responses": {"200": {"description": "Report names, titles and descriptions",
+                                      "content": {"application/json": {"schema": {"type": "array"}}}},
+                              **_error_responses(401)},
+            }},
+            "/v1/reports/{name}": {"get": {
+                "summary": "Run a report", "operationId": "runReport",
+                "description": "\n".join(f"- `{r.name}`: {r.description}" for r in REPORTS.values()),
+                "parameters": [{"name": "name", "in": "path", "required": True,
+                                "schema": {"type": "string", "enum": report_names}}, *_query_parameters()],
+                "responses": {"200": {"description": "The report", "content": {"application/json": {
+                                          "schema": {"$ref": "#/components/schemas/Report"}}}},
+                              **_error_responses(400, 401, 403, 404)},
+            }},
+            "/v1/budgets": {"get": {
+                "summary": "Budgets in force (a tenant token sees its own)", "operationId": "listBudgets",
+                "responses": {"200": {"description": "Budgets",
+                                      "content": {"application/json": {"schema": {"type": "array"}}}},
+                              **_error_responses(401)},
+            }},
+            "/v1/query": {"post": {
+                "summary": "Read-only SQL (admin tokens only)", "operationId": "query",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["sql"],
+                    "properties": {"sql": {"type": "string"}, "parameters": {"type": "object"}}}}}},
+                "responses": {"200": {"description": "columns, types and rows",
+                                      "content": {"application/json": {"schema": {"type": "object"}}}},
+                              **_error_responses(400, 401, 403)},
+            }},
+            "/v1/stats": {"get": {"summary": "Worker counters (admin)", "operationId": "stats",
+                                  "responses": {"200": {"description": "Counters"}, **_error_responses(401, 403)}}},
+            "/healthz": {"get": {"summary": "Liveness", "security": [], "operationId": "health",
+                                 "responses": {"200": {"description": "Alive"}}}},
+            "/readyz": {"get": {"summary": "Readiness: partitions assigned, budgets loaded", "security": [],
+                                "operationId": "ready",
+                                "responses": {"200": {"description": "Ready"}, **_error_responses(503)}}},
+            "/metrics": {"get": {"summary": "Prometheus metrics", "security": [], "operationId": "metrics",
+                                 "responses": {"200": {"description": "Prometheus text format"}}}},
+        },
+    }
