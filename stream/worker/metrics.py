@@ -12,7 +12,7 @@ from prometheus_client.registry import Collector
 
 from stream.worker.app import Worker
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+CONTENT_TYPE = "text/plain; version=0.0.4"  # aiohttp refuses a charset here; the text is ASCII
 
 
 def consumer_lag(worker: Worker) -> dict[tuple[str, int], int]:

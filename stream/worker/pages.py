@@ -126,7 +126,7 @@ def register_pages(worker: Worker, auth: Authenticator) -> None:
     @app.page("/dashboard")
     class DashboardView(View):
         async def get(self, request: Request) -> Response:
-            return self.bytes(dashboard_html(), content_type="text/html; charset=utf-8")
+            return self.bytes(dashboard_html(), content_type="text/html")  # the page declares its charset
 
     @app.page("/metrics")
     class MetricsView(View):
