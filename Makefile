@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run up test test-docker lint typecheck schemas bench clean
+.PHONY: run up test test-docker lint typecheck schemas grafana bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "costream needs Python 3.11 or newer")'
@@ -51,6 +51,10 @@ lint: $(STAMP)
 ## Re-export schemas/json/*.schema.json from the pydantic models.
 schemas: $(STAMP)
 	$(BIN)/python -m schemas.export
+
+## Regenerate deploy/grafana/costream.json from the report queries.
+grafana: $(STAMP)
+	$(BIN)/python -m stream.reports.grafana
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
