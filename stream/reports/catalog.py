@@ -233,7 +233,8 @@ def build_query(
         condition, order = "NOT priced", "m_requests DESC"
     else:
         keys = [("provider", "provider"), ("model", "ifNull(resolved_model, model)")]
-        sums = [("requests", "count()"), ("provider_cost", "sum(provider_cost)"), ("token_cost", "sum(token_cost)"),
+        sums = [("requests", "count()"), ("disagreeing_requests", "countIf(cost_drift != 0)"),
+                ("provider_cost", "sum(provider_cost)"), ("token_cost", "sum(token_cost)"),
                 ("drift", "sum(cost_drift)"), ("max_abs_drift", "max(abs(cost_drift))")]
         condition, order = "cost_drift IS NOT NULL", "abs(m_drift) DESC"
     keys += [(d, events.expression(d)) for d in dims if d not in ("provider", "model")]

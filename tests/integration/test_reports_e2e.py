@@ -249,7 +249,7 @@ def test_price_drift_by_model(stack: Stack, seeded: Seeded) -> None:
     drifted = [e for e in seeded.of(seeded.a) if "provider_cost_usd" in e]
     (row,) = records(report(stack, "drift", tenant=seeded.a))
     assert row["model"] == "openai/gpt-4o-mini" and row["requests"] == len(drifted)
-    assert Decimal(row["drift"]) == DRIFT_PER_EVENT * len(drifted)
+    assert Decimal(row["drift"]) == DRIFT_PER_EVENT * len(drifted) and row["disagreeing_requests"] == len(drifted)
     book = sum(map(book_cost, drifted))
     assert Decimal(row["token_cost"]) == book
     assert Decimal(row["drift_pct"]) == q(DRIFT_PER_EVENT * len(drifted) * 100 / book, "0.0001")
