@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -74,3 +75,37 @@ def test_the_worker_refuses_a_broken_overrides_file_in_one_line(tmp_path: object
     assert "effective_from" in result.stderr and "overrides.0" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
 
+
+
+def test_secrets_come_from_files_named_like_their_variables_and_are_never_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "COSTREAM_CLICKHOUSE_PASSWORD").write_text("s3cret-from-file")
+    (tmp_path / "COSTREAM_KAFKA_SASL_PASSWORD").write_text("kafka-s3cret")
+    monkeypatch.setenv("COSTREAM_SECRETS_DIR", str(tmp_path))
+    settings = load_settings(
+        clickhouse_url="https://ch.example:8443/costream", clickhouse_username="costream",
+        kafka_bootstrap_servers="k:9092", kafka_security_protocol="SASL_SSL", kafka_sasl_mechanism="SCRAM-SHA-512",
+        kafka_sasl_username="costream",
+    )
+    assert settings.clickhouse_password is not None and settings.kafka_sasl_password is not None
+    assert settings.clickhouse_password.get_secret_value() == "s3cret-from-file"
+    assert settings.kafka_sasl_password.get_secret_value() == "kafka-s3cret"
+    shown = repr(settings) + str(settings) + settings.model_dump_json()
+    assert "s3cret" not in shown
+
+
+def test_the_environment_wins_over_a_secrets_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "COSTREAM_CLICKHOUSE_PASSWORD").write_text("from-file")
+    monkeypatch.setenv("COSTREAM_SECRETS_DIR", str(tmp_path))
+    monkeypatch.setenv("COSTREAM_CLICKHOUSE_PASSWORD", "from-env")
+    password = load_settings().clickhouse_password
+    assert password is not None and password.get_secret_value() == "from-env"
+
+
+def test_an_unreachable_clickhouse_error_does_not_print_the_password() -> None:
+    from stream.store.client import Credentials, StoreUnavailable, connect
+
+    with pytest.raises(StoreUnavailable) as caught:
+        connect("http://127.0.0.1:1/db", credentials=Credentials("costream", "hunter2-secret"))
+    assert "hunter2" not in str(caught.value) and "127.0.0.1:1" in str(caught.value)
