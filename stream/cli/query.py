@@ -43,9 +43,10 @@ def _parameters(pairs: list[str]) -> dict[str, str]:
 def query_worker(settings: Settings, sql: str, parameters: dict[str, str]) -> dict[str, Any] | None:
     """The worker's answer, or None when no worker listens."""
     body = json.dumps({"sql": sql, "parameters": parameters}).encode()
-    request = urllib.request.Request(
-        f"{settings.worker_url}/v1/query", data=body, headers={"Content-Type": "application/json"}
-    )
+    headers = {"Content-Type": "application/json"}
+    if settings.api_token:
+        headers["Authorization"] = f"Bearer {settings.api_token.get_secret_value()}"
+    request = urllib.request.Request(f"{settings.worker_url}/v1/query", data=body, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=130) as response:
             answer: dict[str, Any] = json.loads(response.read())
@@ -55,7 +56,8 @@ def query_worker(settings: Settings, sql: str, parameters: dict[str, str]) -> di
             message = json.loads(exc.read()).get("message", str(exc))
         except ValueError:
             message = str(exc)
-        raise CliError(f"query failed: {message}") from None
+        hint = "set COSTREAM_API_TOKEN to an admin token the worker accepts" if exc.code in (401, 403) else None
+        raise CliError(f"query failed: {message}", hint) from None
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return None
 

@@ -36,14 +36,15 @@ def test_overrides_file_changes_apply_to_new_events_and_bad_files_are_refused(st
         {"model": model, "effective_from": "2026-01-01T00:00:00Z", "rates": {"input": "2.50", "output": "10"}},
     ]}))
 
-    def priced_after_reload() -> bool:
-        send(1)
-        found = wait_until(lambda: row(1), 30, what="the second event")
-        return found["priced"] is True
+    attempts = iter(range(100, 200))  # a new event per attempt: one id, one row
 
-    wait_until(priced_after_reload, 60, interval=2, what="the worker to reload the overrides")
-    second = row(1)
-    assert second is not None
+    def priced_after_reload() -> dict[str, object] | None:
+        n = next(attempts)
+        send(n)
+        found = wait_until(lambda: row(n), 30, what="an event after the overrides changed")
+        return found if found["priced"] is True else None
+
+    second = wait_until(priced_after_reload, 60, interval=2, what="the worker to reload the overrides")
     assert Decimal(str(second["total_cost"])) == Decimal("2.50")  # 1M input tokens at $2.50/MTok
     assert second["price_source"] == "operator"
 
