@@ -6,6 +6,11 @@ already published is learnt from the breach topic itself at start (it is the rec
 what gateways were told), then kept in memory: a breach is added once Kafka has
 acknowledged it. A worker killed after publishing a crossing finds it on the topic when
 it restarts and does not publish it again.
+
+With several workers, a tenant's partition can move to another worker, which may not
+have seen the breaches the previous owner published since it started. So after every
+partition assignment the topic is read again, to its end, before the next check: any
+breach the previous owner had acknowledged is on it by then.
 """
 
 import asyncio
@@ -29,6 +34,8 @@ log = logging.getLogger(__name__)
 
 PublishBreach = Callable[[BudgetBreach], Awaitable[None]]
 PublishStatus = Callable[[BudgetStatus], Awaitable[None]]
+Record = tuple[bytes | None, bytes | None]
+ReadBreaches = Callable[[], Awaitable[list[Record]]]
 
 
 def in_scope(budget: Budget, event: PricedUsageEvent) -> bool:
@@ -42,12 +49,24 @@ class BudgetEnforcer:
     store: ClickHouseStore
     publish_breach: PublishBreach
     publish_status: PublishStatus
+    read_breaches: ReadBreaches | None = None
+    """Reads the breach topic to its end (set by the worker)."""
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     fired: set[str] = field(default_factory=set)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     breaches_published: int = 0
+    stale: bool = False
+    """Partitions were (re)assigned since the breach topic was last read."""
 
-    def remember_published(self, records: Iterable[tuple[bytes | None, bytes | None]]) -> None:
+    def partitions_assigned(self) -> None:
+        self.stale = True
+
+    async def catch_up(self) -> None:
+        if self.read_breaches is not None:
+            self.remember_published(await self.read_breaches())
+        self.stale = False
+
+    def remember_published(self, records: Iterable[Record]) -> None:
         for _, value in records:
             if value:
                 try:
@@ -57,6 +76,8 @@ class BudgetEnforcer:
 
     async def check(self, events: Iterable[PricedUsageEvent]) -> list[BudgetBreach]:
         await self.ready.wait()
+        if self.stale:
+            await self.catch_up()
         touched: dict[tuple[str, datetime, datetime], list[Contribution]] = defaultdict(list)
         budgets: dict[str, Budget] = {}
         for event in events:

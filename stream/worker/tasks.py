@@ -3,6 +3,7 @@ following budget definitions, and (with ``--demo``) publishing sample traffic.""
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from stream.broker.reader import follow_topic, read_topic
 from stream.pricing import OverridesError
@@ -37,9 +38,18 @@ def register_budget_tasks(worker: Worker) -> None:
     wait until both are known."""
     app, enforcer, settings = worker.app, worker.budgets, worker.settings
 
+    async def read_breaches() -> list[tuple[bytes | None, bytes | None]]:
+        return await read_topic(settings, settings.topic_breaches)
+
+    enforcer.read_breaches = read_breaches
+
+    @app.on_partitions_assigned.connect
+    async def on_assigned(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
+        enforcer.partitions_assigned()
+
     @app.task  # type: ignore[untyped-decorator]
     async def follow_budgets() -> None:
-        enforcer.remember_published(await read_topic(settings, settings.topic_breaches))
+        await enforcer.catch_up()
         log.info("budgets: %d breaches already published", len(enforcer.fired))
 
         async def caught_up() -> None:

@@ -129,3 +129,28 @@ def test_registry_applies_topic_records_including_deletes_and_rejects() -> None:
     assert registry.for_tenant("globex") == []
     registry.apply(b"b3", b'{"id": "b3"}')
     assert len(registry) == 1 and "b3" in registry.rejected[0]
+
+
+async def test_after_a_partition_assignment_breaches_are_read_again_before_the_next_check() -> None:
+    """A tenant moved from another worker: what that worker published must be known first."""
+    from stream.budgets.enforcer import BudgetEnforcer
+
+    topic: list[tuple[bytes | None, bytes | None]] = [(b"t", b'{"breach_id": "b-1"}')]
+    reads = 0
+
+    async def read_breaches() -> list[tuple[bytes | None, bytes | None]]:
+        nonlocal reads
+        reads += 1
+        return list(topic)
+
+    async def publish(_: object) -> None:
+        raise AssertionError("nothing to publish")
+
+    enforcer = BudgetEnforcer(BudgetRegistry([]), None, publish, publish, read_breaches)  # type: ignore[arg-type]
+    enforcer.ready.set()
+    await enforcer.check([])
+    assert reads == 0  # no assignment yet: nothing to re-read
+    topic.append((b"t", b'{"breach_id": "b-2"}'))  # published by the previous owner meanwhile
+    enforcer.partitions_assigned()
+    await enforcer.check([])
+    assert reads == 1 and enforcer.fired == {"b-1", "b-2"} and not enforcer.stale
