@@ -44,7 +44,7 @@ def register_budget_tasks(worker: Worker) -> None:
     enforcer.read_breaches = read_breaches
 
     @app.on_partitions_assigned.connect
-    async def on_assigned(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
+    async def on_assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         enforcer.partitions_assigned()
 
     @app.task  # type: ignore[untyped-decorator]
