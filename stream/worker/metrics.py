@@ -16,12 +16,15 @@ CONTENT_TYPE = "text/plain; version=0.0.4"  # aiohttp refuses a charset here; th
 
 
 def consumer_lag(worker: Worker) -> dict[tuple[str, int], int]:
-    """Messages on each assigned partition not yet committed (highwater - next offset to commit)."""
+    """Raw-topic messages on each assigned partition not yet committed (highwater - next
+    offset to commit)."""
     consumer = worker.app.consumer
     if consumer is None:
         return {}
     lag: dict[tuple[str, int], int] = {}
     for tp in consumer.assignment():
+        if tp.topic != worker.settings.topic_raw:  # Faust's own internal topics are not work
+            continue
         try:
             highwater = consumer.highwater(tp)
         except Exception:  # not fetched yet / partition revoked meanwhile
