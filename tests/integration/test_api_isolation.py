@@ -138,4 +138,11 @@ def test_prometheus_metrics_count_what_the_worker_did(stack: Stack, two_tenants:
     assert samples["costream_events_priced_total"] >= sum(two_tenants.values())
     assert samples["costream_events_priced_total"] <= stats["events_priced"]
     assert samples["costream_insert_seconds_count"] > 0
-    assert any(name.startswith("costream_consumer_lag{") for name in samples)
+    lags = {name: value for name, value in samples.items() if name.startswith("costream_consumer_lag{")}
+    assert lags and all(f'topic="{stack.settings.topic_raw}"' in name for name in lags)
+
+    def drained() -> bool:  # everything published so far was stored and committed
+        _, text = call(stack, "/metrics", None)
+        return all(line.endswith(" 0.0") for line in text.splitlines() if line.startswith("costream_consumer_lag{"))
+
+    wait_until(drained, 60, what="consumer lag to drain to 0")
