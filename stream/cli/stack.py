@@ -2,8 +2,10 @@
 
 import argparse
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiokafka.errors import KafkaConnectionError
+from clickhouse_connect.driver.exceptions import ClickHouseError
 from rich.console import Console
 
 from stream.broker.embedded import BrokerStartError
@@ -12,7 +14,8 @@ from stream.cli.errors import CliError
 from stream.config import Settings
 from stream.pricing import OverridesError
 from stream.store.client import ClickHouseStore, StoreUnavailable
-from stream.store.migrate import applied_versions, available_migrations, migrate
+from stream.store.cluster import CLUSTER_NAME
+from stream.store.migrate import MigrationError, applied_versions, available_migrations, cluster_script, migrate
 from stream.web.auth import TokensFileError
 from stream.worker.run import run_stack
 
@@ -29,6 +32,15 @@ def register(commands: Any) -> None:
 
     migrate_parser = commands.add_parser("migrate", help="create or upgrade the ClickHouse schema (idempotent)")
     migrate_parser.add_argument("--status", action="store_true", help="list migrations and whether applied")
+    migrate_parser.add_argument(
+        "--cluster", metavar="NAME",
+        help="lay the schema out for a ClickHouse cluster: replicated <table>_local tables and Distributed "
+        "tables under the usual names, ON CLUSTER NAME (needs Keeper and the {shard}/{replica} macros)",
+    )
+    migrate_parser.add_argument(
+        "--print", dest="print_only", action="store_true",
+        help="with --cluster: print the DDL for the whole schema instead of applying it (connects to nothing)",
+    )
     migrate_parser.set_defaults(handler=run_migrate)
 
 
@@ -56,6 +68,25 @@ def run_worker(args: argparse.Namespace, settings: Settings, console: Console) -
 
 
 def run_migrate(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    cluster: str | None = args.cluster
+    if args.print_only and cluster is None:
+        raise CliError("--print goes with --cluster NAME", "costream migrate --cluster NAME --print")
+    if cluster is not None:
+        if settings.embedded_store:
+            raise CliError(
+                "--cluster needs a ClickHouse server; the store is embedded (chDB)",
+                "set COSTREAM_CLICKHOUSE_URL=http://user:password@host:8123/database to a node of the cluster",
+            )
+        if not CLUSTER_NAME.match(cluster):
+            raise CliError(f"'{cluster}' is not a cluster name", "use a name listed in system.clusters")
+    if args.print_only:
+        assert cluster is not None
+        database = urlsplit(settings.clickhouse_dsn).path.strip("/") or "default"
+        for step, statements in cluster_script(cluster, database):
+            console.print(f"-- {step}", markup=False, highlight=False, soft_wrap=True)
+            for statement in statements:
+                console.print(f"{statement};\n", markup=False, highlight=False, soft_wrap=True)
+        return 0
     store = ClickHouseStore(settings.clickhouse_dsn)
     try:
         if args.status:
@@ -64,13 +95,26 @@ def run_migrate(args: argparse.Namespace, settings: Settings, console: Console) 
                 state = "applied" if migration.version in done else "pending"
                 console.print(f"{migration.version:04d}_{migration.name}  {state}")
             return 0
-        applied = migrate(store)
+        applied = migrate(store, cluster)
     except StoreUnavailable as exc:
-        raise CliError(str(exc), "stop the worker that holds the embedded store, or run migrate through it") from None
+        hint = (
+            "stop the worker that holds the embedded store, or run migrate through it" if settings.embedded_store
+            else "check COSTREAM_CLICKHOUSE_URL and that the server answers"
+        )
+        raise CliError(str(exc), hint) from None
+    except MigrationError as exc:
+        raise CliError(exc.message, exc.hint) from None
+    except ClickHouseError as exc:
+        text = str(exc).strip()
+        raise CliError(
+            f"ClickHouse refused the migration: {text.splitlines()[0][:300] if text else type(exc).__name__}",
+            "every statement is idempotent: fix the cause and run costream migrate again",
+        ) from None
     finally:
         store.close()
     if applied:
-        console.print("applied: " + ", ".join(f"{m.version:04d}_{m.name}" for m in applied))
+        where = f" on cluster '{cluster}'" if cluster else ""
+        console.print("applied" + where + ": " + ", ".join(f"{m.version:04d}_{m.name}" for m in applied))
     else:
         console.print("schema is up to date")
     return 0
