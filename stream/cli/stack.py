@@ -56,6 +56,8 @@ def _run(settings: Settings, console: Console, *, demo: bool, start_broker: bool
         ) from None
     except StoreUnavailable as exc:
         raise CliError(str(exc), "is another costream worker running on the same data directory?") from None
+    except MigrationError as exc:
+        raise CliError(exc.message, exc.hint) from None
     return 0
 
 

@@ -50,6 +50,12 @@ class Credentials:
     ca_file: Path | None = None
 
 
+# Session settings of the connection that writes to a ClickHouse server. On a cluster,
+# inserts into a Distributed table return only once every shard has the rows, so windows
+# and budget spend read right after a batch see it (a no-op on a single node).
+WRITER_SETTINGS = {"insert_distributed_sync": 1}
+
+
 def connect(dsn: str, settings: dict[str, Any] | None = None, credentials: Credentials | None = None) -> Client:
     credentials = credentials or Credentials()
     try:
@@ -87,7 +93,8 @@ class ClickHouseStore:
 
     def _connected(self) -> Client:
         if self._client is None:
-            self._client = connect(self.dsn, credentials=self.credentials)
+            writer = None if self.embedded else WRITER_SETTINGS
+            self._client = connect(self.dsn, writer, credentials=self.credentials)
         return self._client
 
     def _reading(self) -> Client:
