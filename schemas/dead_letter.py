@@ -9,7 +9,11 @@ class DeadLetter(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     original_b64: str
-    """The consumed message value, base64, byte for byte."""
+    """The consumed message value, base64, byte for byte (on the topic, only its first
+    part when ``original_truncated``; the ``dead_letters`` table keeps it whole)."""
+    original_truncated: bool = False
+    original_size: int | None = None
+    """Size in bytes of the whole original, set when the topic copy is truncated."""
     original_key_b64: str | None
     topic: str
     partition: int

@@ -9,6 +9,7 @@ deduplicates by event_id).
 """
 
 import asyncio
+import base64
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import faust
 
+from schemas import DeadLetter
 from stream.ingest.decode import SourceMessage
 from stream.ingest.pipeline import IngestResult, process_messages
 from stream.retry import retry_until_done
@@ -44,6 +46,22 @@ class IngestCounters:
         self.batches += 1
 
 
+MAX_DEAD_LETTER_BYTES = 512 * 1024
+"""Kafka refuses messages over ~1 MB by default; a dead letter of a huge payload carries
+the start of it on the topic, and the whole of it in the dead_letters table."""
+
+
+def dead_letter_payload(letter: DeadLetter) -> bytes:
+    payload = letter.model_dump_json().encode()
+    if len(payload) <= MAX_DEAD_LETTER_BYTES:
+        return payload
+    size = len(base64.b64decode(letter.original_b64))
+    keep = MAX_DEAD_LETTER_BYTES // 2 // 4 * 4  # whole base64 quanta
+    return letter.model_copy(
+        update={"original_b64": letter.original_b64[:keep], "original_truncated": True, "original_size": size}
+    ).model_dump_json().encode()
+
+
 def source_message(event: Any) -> SourceMessage:
     message = event.message
     value = message.value if isinstance(message.value, bytes) else bytes(message.value or b"")
@@ -66,7 +84,7 @@ def register_ingest_agent(worker: "Worker") -> None:
         ]
         pending += [
             await producer.send(dlq_topic, (letter.tenant_id or "").encode() or None,
-                                letter.model_dump_json().encode(), None, None, None)
+                                dead_letter_payload(letter), None, None, None)
             for letter in result.dead
         ]
         if pending:
@@ -86,5 +104,6 @@ def register_ingest_agent(worker: "Worker") -> None:
             await retry_until_done(
                 partial(budgets.check, priced_events), "budget check", settings.insert_retry_max_backoff
             )
-            await publish(result)
+            await retry_until_done(partial(publish, result), "publishing priced events and dead letters",
+                                   settings.insert_retry_max_backoff)
             counters.add(len(messages), result)

@@ -81,3 +81,24 @@ def test_oversized_messages_are_refused_before_parsing() -> None:
 def test_deeply_nested_json_is_a_dead_letter_not_a_crash() -> None:
     _, dead = decode_message(message(b"[" * 5000 + b"]" * 5000), NOW)
     assert len(dead) == 1
+
+
+def test_a_dead_letter_of_a_huge_payload_fits_a_kafka_message_and_says_it_was_cut() -> None:
+    import base64
+    from datetime import UTC, datetime
+
+    from schemas import DeadLetter
+    from stream.ingest.agent import MAX_DEAD_LETTER_BYTES, dead_letter_payload
+
+    original = b"x" * 2_000_000
+    letter = DeadLetter(
+        original_b64=base64.b64encode(original).decode(), original_key_b64=None, topic="raw", partition=0, offset=7,
+        batch_index=None, event_id=None, tenant_id=None, error_type="invalid_event", error="model: too long",
+        dead_lettered_at=datetime.now(UTC),
+    )
+    sent = DeadLetter.model_validate_json(dead_letter_payload(letter))
+    assert len(dead_letter_payload(letter)) <= MAX_DEAD_LETTER_BYTES
+    assert sent.original_truncated and sent.original_size == len(original)
+    assert original.startswith(base64.b64decode(sent.original_b64)) and sent.error == "model: too long"
+    small = letter.model_copy(update={"original_b64": base64.b64encode(b"{}").decode()})
+    assert DeadLetter.model_validate_json(dead_letter_payload(small)) == small
