@@ -1,0 +1,89 @@
+"""SIGKILL the worker three times while 200,000 events flow: afterwards every total and
+budget equals what is computed here, no row is missing or doubled, each breach fired once."""
+
+import json
+import signal
+import threading
+import uuid
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import orjson
+import pytest
+
+from tests.integration.helpers import canonical_event, gpt_4o_mini_cost
+from tests.integration.test_budgets_e2e import set_budget
+from tests.stack import Stack, wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+EVENTS = 200_000
+ENVELOPE = 100
+TENANTS = 4
+
+
+def test_three_sigkills_mid_stream_lose_nothing_and_count_nothing_twice(stack: Stack) -> None:
+    nonce = uuid.uuid4().hex[:8]
+    tenants = [f"crash-{nonce}-{n}" for n in range(TENANTS)]
+    at = datetime.now(UTC)
+    expected: dict[str, Decimal] = defaultdict(Decimal)
+    envelopes: list[tuple[bytes, bytes]] = []
+    for start in range(0, EVENTS, ENVELOPE):
+        tenant = tenants[(start // ENVELOPE) % TENANTS]
+        batch = [canonical_event(f"{nonce}-{n}", tenant, at, 1000 + n % 5000, 100 + n % 300, cached=n % 3 * 100)
+                 for n in range(start, start + ENVELOPE)]
+        for e in batch:
+            u = e["usage"]
+            expected[tenant] += gpt_4o_mini_cost(u["input_tokens"], u["cache_read_tokens"], u["output_tokens"])
+        envelopes.append((tenant.encode(), orjson.dumps({"events": batch})))
+    # each tenant's monthly budget is crossed at 50%, 80% and 100% along the way
+    for tenant in tenants:
+        set_budget(stack, f"{tenant}-month", tenant, "month", str((expected[tenant] * Decimal("0.9")).quantize(
+            Decimal("0.000001"))))
+
+    publisher = threading.Thread(target=lambda: stack.publish(envelopes), daemon=True)
+    publisher.start()
+    for kill in range(3):
+        baseline = stack.stats()["events_priced"]
+        wait_until(lambda baseline=baseline: stack.stats()["events_priced"] >= baseline + 15_000, 180,
+                   what=f"progress before kill {kill + 1}")
+        stack.stop_worker(signal.SIGKILL)
+        stack.start_worker()
+    publisher.join(300)
+    assert not publisher.is_alive()
+
+    def totals() -> dict[str, tuple[int, Decimal]]:
+        rows = stack.query(
+            "SELECT tenant_id, count() AS n, sum(total_cost) AS cost FROM usage_events FINAL "
+            "WHERE tenant_id IN {t:Array(String)} GROUP BY tenant_id", t=tenants,
+        )
+        return {r["tenant_id"]: (int(r["n"]), Decimal(r["cost"])) for r in rows}
+
+    want = {t: (EVENTS // TENANTS, expected[t]) for t in tenants}
+    wait_until(lambda: totals() == want, 300, interval=2, what="every event stored exactly once")
+    ids = stack.query("SELECT count() AS n, uniqExact(event_id) AS ids FROM usage_events FINAL "
+                      "WHERE tenant_id IN {t:Array(String)}", t=tenants)[0]
+    assert ids["n"] == ids["ids"] == EVENTS
+
+    for tenant in tenants:
+        wait_until(lambda tenant=tenant: Decimal(stack.query(
+            "SELECT sum(total_cost) AS c FROM usage_windows FINAL WHERE tenant_id = {t:String}", t=tenant,
+        )[0]["c"] or 0) == expected[tenant], 120, interval=1, what=f"windows of {tenant}")
+
+    breaches = [json.loads(v) for _, v in stack.read_topic(stack.settings.topic_breaches)]
+    ours = [b for b in breaches if b["tenant_id"] in tenants and b["kind"] == "threshold"]
+    assert not [i for i, n in Counter(b["breach_id"] for b in ours).items() if n > 1], "a breach fired twice"
+    per_tenant = Counter(b["tenant_id"] for b in ours)
+    assert per_tenant == {t: 3 for t in tenants}
+    for tenant in tenants:
+        percents = [Decimal(b["threshold_percent"]) for b in ours if b["tenant_id"] == tenant]
+        assert percents == [50, 80, 100]
+
+    statuses = {}
+    for _, value in stack.read_topic(stack.settings.topic_budget_status):
+        status = json.loads(value)
+        if status["tenant_id"] in tenants:
+            statuses[status["budget_id"]] = status
+    for tenant in tenants:
+        assert Decimal(statuses[f"{tenant}-month"]["spend_usd"]) == expected[tenant]

@@ -1,0 +1,44 @@
+"""Producers faster than the worker: consumer lag grows, then drains to zero; the worker's
+memory stays bounded, since it takes batches from Kafka rather than buffering everything."""
+
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+
+from tests.faults.drills import lag, worker_rss_mb
+from tests.integration.helpers import canonical_event
+from tests.stack import Stack, wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+EVENTS = 60_000
+
+
+def test_lag_grows_then_drains_and_memory_stays_bounded(stack: Stack) -> None:
+    tenant = f"overload-{uuid.uuid4().hex[:8]}"
+    at = datetime.now(UTC)
+    messages = [(tenant.encode(), orjson.dumps({"events": [
+        canonical_event(f"{tenant}-{n}", tenant, at, 500, 50) for n in range(start, start + 10)
+    ]})) for start in range(0, EVENTS, 10)]
+    rss_before = worker_rss_mb(stack)
+    publisher = threading.Thread(target=lambda: stack.publish(messages), daemon=True)
+    publisher.start()
+    lags: list[int] = []
+    rss: list[float] = []
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        lags.append(lag(stack))
+        rss.append(worker_rss_mb(stack))
+        if not publisher.is_alive() and lags[-1] == 0:
+            break
+        time.sleep(0.5)
+    publisher.join(10)
+    assert max(lags) > 500, f"the producer never got ahead of the worker: {max(lags)}"
+    assert lags[-1] == 0, f"lag did not drain: {lags[-10:]}"
+    assert max(rss) < max(2 * rss_before, rss_before + 600), (rss_before, max(rss))
+    wait_until(lambda: stack.query("SELECT count() AS n FROM usage_events FINAL WHERE tenant_id = {t:String}",
+                                   t=tenant)[0]["n"] == EVENTS, 60, what="every event stored once")
