@@ -13,7 +13,7 @@ from stream.budgets.registry import BudgetDefinitionError
 from stream.cli.errors import CliError
 from stream.config import Settings
 from stream.pricing import OverridesError
-from stream.store.client import ClickHouseStore, StoreUnavailable
+from stream.store.client import StoreUnavailable, open_store
 from stream.store.cluster import CLUSTER_NAME
 from stream.store.migrate import MigrationError, applied_versions, available_migrations, cluster_script, migrate
 from stream.web.auth import TokensFileError
@@ -89,7 +89,7 @@ def run_migrate(args: argparse.Namespace, settings: Settings, console: Console) 
             for statement in statements:
                 console.print(f"{statement};\n", markup=False, highlight=False, soft_wrap=True)
         return 0
-    store = ClickHouseStore(settings.clickhouse_dsn)
+    store = open_store(settings)
     try:
         if args.status:
             done = applied_versions(store)
