@@ -9,7 +9,7 @@ from decimal import Decimal
 import orjson
 import pytest
 
-from tests.faults.drills import committed_offsets
+from tests.faults.drills import committed_offsets, lag
 from tests.integration.helpers import canonical_event, gpt_4o_mini_cost
 from tests.stack import Stack, wait_until
 
@@ -27,7 +27,9 @@ def test_store_outage_applies_backpressure_and_loses_nothing(stack: Stack) -> No
                           t=tenant)[0]
         return int(row["n"]), Decimal(row["cost"] or 0)
 
-    wait_until(lambda: stack.query("SELECT 1 AS ok")[0]["ok"] == 1, 30)
+    # earlier traffic fully stored and committed first: from here, no offset may move
+    wait_until(lambda: lag(stack) == 0, 120, what="earlier traffic to be committed")
+    time.sleep(2)  # past a commit interval
     before = committed_offsets(stack)
     failures_before = stack.stats()["insert_failures"]
     stack.insert_fault.touch()
