@@ -60,5 +60,11 @@ clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
 
 ## Figures and ratios measured in one run: printed, and written under bench/results/.
-bench: $(STAMP)
-	$(BIN)/python -m bench.run
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
+## BENCH_ARGS="--soak-seconds 60 --report-events 1000000" for a shorter run.
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)

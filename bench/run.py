@@ -4,10 +4,13 @@ so each figure is the best of several repeats, and ratios compare figures from t
 same run.
 """
 
+import argparse
 import contextlib
 import json
+import os
 import platform
 import random
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -26,6 +29,7 @@ from stream.ingest.decode import SourceMessage
 from stream.ingest.pipeline import process_messages
 from stream.pricing import PriceBook
 from stream.pricing.genai import genai_usage
+from tests.stack import Stack
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -121,21 +125,93 @@ def bench_pipeline() -> dict[str, float]:
     return figures
 
 
+TARGETS = {
+    "price_speedup": ("pricing hot path vs calc_price", ">= 20x"),
+    "ratio_costream_to_faust_batch_1": ("single-event messages vs bare Faust", ">= 0.85"),
+    "costream_events_per_s_batch_100": ("events/s per worker, envelopes of 100", ">= 50,000"),
+    "breach_latency_p99_ms": ("breach latency p99 at steady load", "< 1000 ms at 5,000 ev/s"),
+    "soak_rss_growth_pct_after_warmup": ("RSS growth over the soak after warm-up", "< 10%"),
+}
+
+
+def target_met(key: str, value: float) -> bool:
+    return {
+        "price_speedup": value >= 20, "ratio_costream_to_faust_batch_1": value >= 0.85,
+        "costream_events_per_s_batch_100": value >= 50_000, "breach_latency_p99_ms": value < 1000,
+        "soak_rss_growth_pct_after_warmup": value < 10,
+    }[key]
+
+
+def plot(results: dict[str, Any]) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    sizes = [1, 10, 100]
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    width = 0.27
+    for offset, (label, key) in enumerate([("costream", "costream_events_per_s_batch_{}"),
+                                           ("bare Faust (decode only)", "ceiling_faust_events_per_s_batch_{}"),
+                                           ("bare aiokafka loop", "ceiling_aiokafka_events_per_s_batch_{}")]):
+        values = [results.get(key.format(size), 0) for size in sizes]
+        ax.bar([i + (offset - 1) * width for i in range(len(sizes))], values, width, label=label)
+    ax.set_xticks(range(len(sizes)), [f"{size} event(s)/message" for size in sizes])
+    ax.set_yscale("log")
+    ax.set_ylabel("events/s (log)")
+    ax.set_title("Throughput by batch size against both ceilings (one worker, embedded broker)")
+    ax.legend()
+    fig.tight_layout()
+    written.append(RESULTS / "throughput.png")
+    fig.savefig(written[-1], dpi=110)
+    samples = results.get("soak_rss_samples") or []
+    if samples:
+        fig, ax = plt.subplots(figsize=(8, 4))
+        ax.plot([at for at, _ in samples], [rss for _, rss in samples], marker="o")
+        ax.set_xlabel("seconds of steady load")
+        ax.set_ylabel("worker RSS (MB)")
+        ax.set_ylim(bottom=0)
+        ax.set_title("Worker memory over the soak")
+        fig.tight_layout()
+        written.append(RESULTS / "rss.png")
+        fig.savefig(written[-1], dpi=110)
+    return written
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description="costream benchmarks")
+    parser.add_argument("--soak-seconds", type=float, default=600.0, help="length of the memory soak")
+    parser.add_argument("--report-events", type=int, default=10_000_000, help="synthetic events for report queries")
+    args = parser.parse_args()
     console = Console()
     console.print("[bold]costream bench[/bold] (best of repeats; ratios from this run)")
     results: dict[str, Any] = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(),
-                    "cores": __import__("os").cpu_count()},
+        "machine": {"python": platform.python_version(), "cpu": _cpu_model(), "cores": os.cpu_count(),
+                    "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)},
     }
     results.update(bench_pricing(console))
     results.update(bench_extraction())
     results.update(bench_pipeline())
-    console.print("starting the embedded stack for end-to-end figures ...")
-    from bench.e2e import run as run_e2e
+    console.print(f"report queries on {args.report_events:,} synthetic events in chDB ...")
+    from bench.reports import run as run_reports
 
-    results.update(run_e2e())
+    results.update(run_reports(args.report_events))
+    console.print("starting the embedded stack for end-to-end figures ...")
+    from bench import ceilings, memory
+    from bench.e2e import run_on
+
+    with tempfile.TemporaryDirectory() as root:
+        stack = Stack(Path(root)).start()
+        try:
+            results.update(ceilings.run(stack))
+            results.update(run_on(stack))
+            results.update(memory.tenants_by_models(stack))
+            console.print(f"soak: {args.soak_seconds:.0f} s of steady load ...")
+            results.update(memory.soak(stack, args.soak_seconds))
+        finally:
+            stack.close()
 
     table = Table(title="costream figures", header_style="bold")
     table.add_column("figure")
@@ -144,10 +220,27 @@ def main() -> None:
         if isinstance(value, float):
             table.add_row(key, f"{value:,.2f}")
     console.print(table)
+    targets = Table(title="targets", header_style="bold")
+    for column in ("figure", "target", "measured", "met"):
+        targets.add_column(column)
+    for key, (label, target) in TARGETS.items():
+        if key in results:
+            met = target_met(key, results[key])
+            targets.add_row(label, target, f"{results[key]:,.2f}", "[green]yes[/green]" if met else "[red]no[/red]")
+    console.print(targets)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / "bench.json"
-    out.write_text(json.dumps(results, indent=2))
+    out.write_text(json.dumps(results, indent=2, default=str))
+    for path in plot(results):
+        console.print(f"written {path}")
     console.print(f"written {out}")
+
+
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
 
 
 if __name__ == "__main__":
