@@ -81,7 +81,7 @@ def run(events: int = EVENTS) -> dict[str, float]:
                     result = run_report_sync(store, name, parsed)
                     best = min(best, time.perf_counter() - t0)
                 assert result.rows, f"{title}: no rows"
-                figures[f"report_ms[{title}; {result.source}]"] = best * 1000
+                figures[f"report_ms: {title} ({result.source})"] = best * 1000
         finally:
             store.close()
     figures["reports_measured_at"] = datetime.now(UTC).timestamp()
