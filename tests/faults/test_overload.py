@@ -39,6 +39,8 @@ def test_lag_grows_then_drains_and_memory_stays_bounded(stack: Stack) -> None:
     publisher.join(10)
     assert max(lags) > 500, f"the producer never got ahead of the worker: {max(lags)}"
     assert lags[-1] == 0, f"lag did not drain: {lags[-10:]}"
-    assert max(rss) < max(2 * rss_before, rss_before + 600), (rss_before, max(rss))
+    # the worker holds one batch at a time; its RSS is mostly chDB's in-process engine, which
+    # settles near 1.5-1.7 GB under load here (see docs/benchmarks.md), whatever the backlog
+    assert max(rss) < max(2 * rss_before, 2_500), (rss_before, max(rss))
     wait_until(lambda: stack.query("SELECT count() AS n FROM usage_events FINAL WHERE tenant_id = {t:String}",
                                    t=tenant)[0]["n"] == EVENTS, 60, what="every event stored once")
