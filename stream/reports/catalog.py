@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from schemas.budgets import Period
+from stream.budgets.periods import period_bounds
 from stream.reports.params import TIME_DIMENSIONS, Dimension, ReportParams
 from stream.reports.sources import Source, SourcePlan, choose_source
 
@@ -146,7 +148,6 @@ class Query:
     dimensions: list[str] = field(default_factory=list)
     as_of: datetime | None = None
     period: tuple[datetime | None, datetime | None] = (None, None)
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def effective_params(report: Report, params: ReportParams, now: datetime | None = None) -> ReportParams:
@@ -209,11 +210,11 @@ def build_query(
         return report, _grouped(report, params, plan, measures)
     if report.shape is Shape.PROJECTION:
         as_of = params.until or now
-        month_start = as_of.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        month_start, _ = period_bounds(as_of, Period.MONTH, "UTC")
         period = params.model_copy(update={"since": month_start, "until": params.until, "by": (Dimension.TENANT,)})
         plan = choose_source(period, period.by, ("requests", "cost"), window_dimensions)
         query = _grouped(report, period, plan, ("requests", "cost"))
-        query.as_of, query.extra["month_start"] = as_of, month_start
+        query.as_of = as_of
         return report, query
     events = SourcePlan(Source.EVENTS, window_dimensions)
     if report.shape is Shape.EVENTS:

@@ -3,13 +3,15 @@ derived from the sums."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from clickhouse_connect.driver.query import QueryResult
 
-from stream.budgets.periods import linear_projection
+from schemas.budgets import Period
+from schemas.money import MONEY_CONTEXT
+from stream.budgets.periods import linear_projection, period_bounds
 from stream.reports.catalog import Query, Report, Shape, build_query
 from stream.reports.derive import DERIVED, ratio
 from stream.reports.params import ReportParams
@@ -52,15 +54,14 @@ def shape_rows(report: Report, query: Query, result_rows: Sequence[Sequence[Any]
         for name in report.derived:
             record[name] = DERIVED[name](record)
         if report.share:
-            record["share_pct"] = ratio(Decimal(record["cost"]) * HUNDRED, record["period_cost"])
+            record["share_pct"] = ratio(MONEY_CONTEXT.multiply(Decimal(record["cost"]), HUNDRED), record["period_cost"])
     columns += list(report.derived) + (["share_pct"] if report.share else [])
     return columns, [[record[c] for c in columns] for record in records]
 
 
 def _projection(query: Query, records: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
-    month_start: datetime = query.extra["month_start"]
     as_of = query.as_of or datetime.now(UTC)
-    month_end = (month_start + timedelta(days=32)).replace(day=1)
+    month_start, month_end = period_bounds(as_of, Period.MONTH, "UTC")
     elapsed_days = ratio(Decimal((as_of - month_start).total_seconds()), 86_400, Decimal("0.01"))
     columns = ["tenant", "month", "requests", "month_to_date", "elapsed_days", "projected_month_end"]
     rows = [
