@@ -6,15 +6,13 @@ directly (it is free then). With a ClickHouse server the query goes direct.
 """
 
 import argparse
-import json
-import urllib.error
-import urllib.request
 from typing import Any
 
 from rich.console import Console
 
 from stream.cli.errors import CliError
 from stream.cli.output import FORMATS, print_rows
+from stream.cli.worker_api import ask_worker
 from stream.config import Settings
 from stream.store.client import StoreUnavailable, open_store
 
@@ -42,24 +40,7 @@ def _parameters(pairs: list[str]) -> dict[str, str]:
 
 def query_worker(settings: Settings, sql: str, parameters: dict[str, str]) -> dict[str, Any] | None:
     """The worker's answer, or None when no worker listens."""
-    body = json.dumps({"sql": sql, "parameters": parameters}).encode()
-    headers = {"Content-Type": "application/json"}
-    if settings.api_token:
-        headers["Authorization"] = f"Bearer {settings.api_token.get_secret_value()}"
-    request = urllib.request.Request(f"{settings.worker_url}/v1/query", data=body, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=130) as response:
-            answer: dict[str, Any] = json.loads(response.read())
-            return answer
-    except urllib.error.HTTPError as exc:
-        try:
-            message = json.loads(exc.read()).get("message", str(exc))
-        except ValueError:
-            message = str(exc)
-        hint = "set COSTREAM_API_TOKEN to an admin token the worker accepts" if exc.code in (401, 403) else None
-        raise CliError(f"query failed: {message}", hint) from None
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return None
+    return ask_worker(settings, "/v1/query", "query", {"sql": sql, "parameters": parameters})
 
 
 def query_direct(settings: Settings, sql: str, parameters: dict[str, str]) -> dict[str, Any]:

@@ -6,10 +6,7 @@ running, or with a ClickHouse server, the report runs on the store directly.
 """
 
 import argparse
-import json
-import urllib.error
 import urllib.parse
-import urllib.request
 from typing import Any
 
 from pydantic import ValidationError
@@ -17,6 +14,7 @@ from rich.console import Console
 
 from stream.cli.errors import CliError
 from stream.cli.output import FORMATS, print_rows
+from stream.cli.worker_api import ask_worker
 from stream.config import Settings
 from stream.ingest.errors import describe_validation_error
 from stream.reports import REPORTS, Dimension, ReportError, ReportParams, run_report_sync
@@ -66,23 +64,7 @@ def report_from_worker(settings: Settings, name: str, params: ReportParams) -> d
     """The worker's answer, or None when no worker listens."""
     query = [(key, value) for key, value in params.model_dump(mode="json", exclude_none=True).items() if key != "by"]
     query += [("by", ",".join(params.by))] if params.by else []
-    headers = {"Authorization": f"Bearer {settings.api_token.get_secret_value()}"} if settings.api_token else {}
-    request = urllib.request.Request(
-        f"{settings.worker_url}/v1/reports/{name}?{urllib.parse.urlencode(query)}", headers=headers
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=130) as response:
-            answer: dict[str, Any] = json.loads(response.read())
-            return answer
-    except urllib.error.HTTPError as exc:
-        try:
-            message = json.loads(exc.read()).get("message", str(exc))
-        except ValueError:
-            message = str(exc)
-        hint = "set COSTREAM_API_TOKEN to a token the worker accepts" if exc.code in (401, 403) else None
-        raise CliError(f"report failed: {message}", hint) from None
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return None
+    return ask_worker(settings, f"/v1/reports/{name}?{urllib.parse.urlencode(query)}", "report")
 
 
 def report_direct(settings: Settings, name: str, params: ReportParams) -> dict[str, Any]:
