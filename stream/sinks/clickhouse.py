@@ -16,44 +16,14 @@ from schemas import DeadLetter
 from stream.ingest.records import PricedRecord
 from stream.retry import retry_until_done
 from stream.store.client import ClickHouseStore
+from stream.store.rows import EVENT_COLUMNS, event_row
 
 log = logging.getLogger(__name__)
-
-EVENT_COLUMNS = (
-    "event_id", "tenant_id", "occurred_at", "ingested_at", "provider", "api_flavor", "model",
-    "resolved_model", "tracking_type", "priced",
-    "input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
-    "output_tokens", "reasoning_tokens", "input_audio_tokens", "output_audio_tokens",
-    "input_cost", "cache_read_cost", "cache_write_cost", "output_cost", "reasoning_cost", "other_cost",
-    "token_cost", "provider_cost", "total_cost", "cost_drift", "cache_savings", "currency", "price_source",
-    "price_version",
-    "feature", "agent", "operation", "user_id", "session_id", "request_id", "api_key_id", "latency_ms",
-    "tags", "kafka_partition", "kafka_offset",
-)  # fmt: skip
 
 DEAD_LETTER_COLUMNS = (
     "topic", "partition", "offset", "batch_index", "event_id", "tenant_id", "error_type", "error",
     "original_b64", "dead_lettered_at",
 )  # fmt: skip
-
-
-def event_row(record: PricedRecord) -> list[Any]:
-    event, source = record.event, record.source
-    tokens, cost, attributes = event.tokens, event.token_cost, event.attributes
-    return [
-        event.event_id, event.tenant_id, event.occurred_at, event.ingested_at, event.provider,
-        event.api_flavor, event.model, event.resolved_model, event.tracking_type.value, event.priced,
-        tokens.input_tokens, tokens.cache_read_tokens, tokens.cache_write_tokens, tokens.cache_write_1h_tokens,
-        tokens.output_tokens, tokens.reasoning_tokens, tokens.input_audio_tokens, tokens.output_audio_tokens,
-        cost.input if cost else None, cost.cache_read if cost else None, cost.cache_write if cost else None,
-        cost.output if cost else None, cost.reasoning if cost else None, cost.other if cost else None,
-        cost.total if cost else None, event.provider_cost_usd, event.total_cost, event.cost_drift_usd,
-        event.cache_savings_usd,
-        event.currency, event.price_source, event.price_version,
-        attributes.feature or "", attributes.agent or "", attributes.operation or "", attributes.user_id or "",
-        attributes.session_id or "", attributes.request_id or "", attributes.api_key_id or "",
-        attributes.latency_ms, attributes.tags, source.partition, source.offset,
-    ]  # fmt: skip
 
 
 def dead_letter_row(letter: DeadLetter) -> list[Any]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from schemas.windows import WindowAggregate
 from stream.store.client import as_utc
+from stream.store.rows import MEASURE_NAMES, MEASURES, MONEY_MEASURES
 from stream.windows.keys import group_key, window_end, window_id
 
 OTHER = "other"
@@ -21,13 +22,9 @@ OTHER = "other"
 COLUMN_DIMENSIONS = ("feature", "agent", "operation", "user_id", "api_key_id", "session_id", "request_id")
 _TAG_DIMENSION = re.compile(r"^tags\.([A-Za-z0-9_.-]{1,64})$")
 
-SUMMED = (
-    "requests", "priced_requests", "unpriced_requests",
-    "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens",
-    "input_cost", "cache_read_cost", "cache_write_cost", "output_cost", "reasoning_cost", "other_cost",
-    "token_cost", "provider_cost", "total_cost", "cache_savings", "latency_ms_sum", "latency_requests",
-)  # fmt: skip
-_MONEY = frozenset(name for name in SUMMED if name.endswith(("cost", "savings")))
+SUMMED = MEASURE_NAMES
+_MEASURE_SQL = ", ".join(measure.over_events for measure in MEASURES)
+_MONEY = MONEY_MEASURES
 
 
 def dimension_expression(name: str) -> str:
@@ -45,13 +42,7 @@ def aggregate_sql(dimensions: Sequence[str]) -> str:
     return f"""
         SELECT tenant_id, toStartOfInterval(occurred_at, INTERVAL {{size:UInt32}} SECOND) AS start,
                provider, ifNull(resolved_model, model) AS model_key{dims},
-               count() AS requests, countIf(priced) AS priced_requests, countIf(NOT priced) AS unpriced_requests,
-               sum(input_tokens), sum(cache_read_tokens), sum(cache_write_tokens), sum(output_tokens),
-               sum(reasoning_tokens),
-               sum(ifNull(input_cost, 0)), sum(ifNull(cache_read_cost, 0)), sum(ifNull(cache_write_cost, 0)),
-               sum(ifNull(output_cost, 0)), sum(ifNull(reasoning_cost, 0)), sum(ifNull(other_cost, 0)),
-               sum(ifNull(token_cost, 0)), sum(ifNull(provider_cost, 0)), sum(ifNull(total_cost, 0)),
-               sum(ifNull(cache_savings, 0)), sum(ifNull(latency_ms, 0)), count(latency_ms),
+               {_MEASURE_SQL},
                min(occurred_at), max(occurred_at)
         FROM usage_events FINAL
         WHERE tenant_id IN {{tenants:Array(String)}}

@@ -1,0 +1,134 @@
+"""The row shapes of ``usage_events`` and of the windows and rollups, written once.
+
+The sink, the worker's window state, the reconciliation SQL and the reports all derive
+their column lists and measure expressions from here, so adding a column is one edit
+(plus its migration).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from schemas import PricedUsageEvent
+    from stream.ingest.records import PricedRecord
+
+_ZERO = Decimal(0)
+
+
+def _cost(name: str) -> Callable[["PricedUsageEvent"], Decimal]:
+    def value(event: "PricedUsageEvent") -> Decimal:
+        breakdown = event.token_cost
+        return getattr(breakdown, name) if breakdown is not None else _ZERO
+
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """One summed measure of windows and rollups.
+
+    ``name`` is its column in ``usage_windows`` and the rollups, ``over_events`` the SQL
+    aggregate that computes it from ``usage_events``, ``of_event`` what one event adds."""
+
+    name: str
+    over_events: str
+    of_event: Callable[["PricedUsageEvent"], Any]
+    money: bool = False
+
+    @property
+    def zero(self) -> int | Decimal:
+        return _ZERO if self.money else 0
+
+
+MEASURES: tuple[Measure, ...] = (
+    Measure("requests", "count()", lambda e: 1),
+    Measure("priced_requests", "countIf(priced)", lambda e: 1 if e.priced else 0),
+    Measure("unpriced_requests", "countIf(NOT priced)", lambda e: 0 if e.priced else 1),
+    Measure("input_tokens", "sum(input_tokens)", lambda e: e.tokens.input_tokens),
+    Measure("cache_read_tokens", "sum(cache_read_tokens)", lambda e: e.tokens.cache_read_tokens),
+    Measure("cache_write_tokens", "sum(cache_write_tokens)", lambda e: e.tokens.cache_write_tokens),
+    Measure("output_tokens", "sum(output_tokens)", lambda e: e.tokens.output_tokens),
+    Measure("reasoning_tokens", "sum(reasoning_tokens)", lambda e: e.tokens.reasoning_tokens),
+    Measure("input_cost", "sum(ifNull(input_cost, 0))", _cost("input"), money=True),
+    Measure("cache_read_cost", "sum(ifNull(cache_read_cost, 0))", _cost("cache_read"), money=True),
+    Measure("cache_write_cost", "sum(ifNull(cache_write_cost, 0))", _cost("cache_write"), money=True),
+    Measure("output_cost", "sum(ifNull(output_cost, 0))", _cost("output"), money=True),
+    Measure("reasoning_cost", "sum(ifNull(reasoning_cost, 0))", _cost("reasoning"), money=True),
+    Measure("other_cost", "sum(ifNull(other_cost, 0))", _cost("other"), money=True),
+    Measure("token_cost", "sum(ifNull(token_cost, 0))", _cost("total"), money=True),
+    Measure("provider_cost", "sum(ifNull(provider_cost, 0))", lambda e: e.provider_cost_usd or _ZERO, money=True),
+    Measure("total_cost", "sum(ifNull(total_cost, 0))", lambda e: e.total_cost or _ZERO, money=True),
+    Measure("cache_savings", "sum(ifNull(cache_savings, 0))", lambda e: e.cache_savings_usd or _ZERO, money=True),
+    Measure("latency_ms_sum", "sum(ifNull(latency_ms, 0))", lambda e: e.attributes.latency_ms or 0),
+    Measure("latency_requests", "count(latency_ms)", lambda e: 0 if e.attributes.latency_ms is None else 1),
+)
+MEASURE_NAMES: tuple[str, ...] = tuple(measure.name for measure in MEASURES)
+MONEY_MEASURES = frozenset(measure.name for measure in MEASURES if measure.money)
+
+
+def _attribute(name: str) -> Callable[["PricedRecord"], Any]:
+    return lambda record: getattr(record.event.attributes, name) or ""
+
+
+def _token(name: str) -> Callable[["PricedRecord"], Any]:
+    return lambda record: getattr(record.event.tokens, name)
+
+
+def _line(name: str) -> Callable[["PricedRecord"], Any]:
+    def value(record: "PricedRecord") -> Decimal | None:
+        breakdown = record.event.token_cost
+        return getattr(breakdown, name) if breakdown is not None else None
+
+    return value
+
+
+def _event(name: str) -> Callable[["PricedRecord"], Any]:
+    return lambda record: getattr(record.event, name)
+
+
+# column of usage_events -> how a priced record fills it
+EVENT_ROW: dict[str, Callable[["PricedRecord"], Any]] = {
+    "event_id": _event("event_id"),
+    "tenant_id": _event("tenant_id"),
+    "occurred_at": _event("occurred_at"),
+    "ingested_at": _event("ingested_at"),
+    "provider": _event("provider"),
+    "api_flavor": _event("api_flavor"),
+    "model": _event("model"),
+    "resolved_model": _event("resolved_model"),
+    "tracking_type": lambda record: record.event.tracking_type.value,
+    "priced": _event("priced"),
+    **{name: _token(name) for name in (
+        "input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "output_tokens",
+        "reasoning_tokens", "input_audio_tokens", "output_audio_tokens",
+    )},
+    **{f"{line}_cost": _line(line) for line in ("input", "cache_read", "cache_write", "output", "reasoning", "other")},
+    "token_cost": _line("total"),
+    "provider_cost": _event("provider_cost_usd"),
+    "total_cost": _event("total_cost"),
+    "cost_drift": _event("cost_drift_usd"),
+    "cache_savings": _event("cache_savings_usd"),
+    "currency": _event("currency"),
+    "price_source": _event("price_source"),
+    "price_version": _event("price_version"),
+    **{name: _attribute(name) for name in (
+        "feature", "agent", "operation", "user_id", "session_id", "request_id", "api_key_id",
+    )},
+    "latency_ms": lambda record: record.event.attributes.latency_ms,
+    "tags": lambda record: record.event.attributes.tags,
+    "kafka_partition": lambda record: record.source.partition,
+    "kafka_offset": lambda record: record.source.offset,
+}  # fmt: skip
+EVENT_COLUMNS: tuple[str, ...] = tuple(EVENT_ROW)
+_EVENT_GETTERS = tuple(EVENT_ROW.values())
+
+
+def event_row(record: "PricedRecord") -> list[Any]:
+    return [getter(record) for getter in _EVENT_GETTERS]
+
+
+def event_columns_data(records: "list[PricedRecord]") -> list[list[Any]]:
+    """The same rows, column by column: what a columnar insert takes."""
+    return [[getter(record) for record in records] for getter in _EVENT_GETTERS]
