@@ -14,6 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from stream.reports.params import Dimension, ReportParams
+from stream.store import rows
 
 
 class Source(StrEnum):
@@ -44,28 +45,18 @@ _EVENT_EXPRESSIONS = {
     "hour": "toStartOfHour(occurred_at)",
 }
 
-# name -> (on events, on rollups); rollups hold the windows' sums under the same names.
-MEASURES = {
-    "requests": ("count()", "sum(requests)"),
-    "priced_requests": ("countIf(priced)", "sum(priced_requests)"),
-    "unpriced_requests": ("countIf(NOT priced)", "sum(unpriced_requests)"),
-    "input_tokens": ("sum(input_tokens)", "sum(input_tokens)"),
-    "cache_read_tokens": ("sum(cache_read_tokens)", "sum(cache_read_tokens)"),
-    "cache_write_tokens": ("sum(cache_write_tokens)", "sum(cache_write_tokens)"),
-    "output_tokens": ("sum(output_tokens)", "sum(output_tokens)"),
-    "reasoning_tokens": ("sum(reasoning_tokens)", "sum(reasoning_tokens)"),
-    "input_cost": ("sum(ifNull(input_cost, 0))", "sum(input_cost)"),
-    "cache_read_cost": ("sum(ifNull(cache_read_cost, 0))", "sum(cache_read_cost)"),
-    "cache_write_cost": ("sum(ifNull(cache_write_cost, 0))", "sum(cache_write_cost)"),
-    "output_cost": ("sum(ifNull(output_cost, 0))", "sum(output_cost)"),
-    "reasoning_cost": ("sum(ifNull(reasoning_cost, 0))", "sum(reasoning_cost)"),
-    "other_cost": ("sum(ifNull(other_cost, 0))", "sum(other_cost)"),
-    "token_cost": ("sum(ifNull(token_cost, 0))", "sum(token_cost)"),
-    "provider_cost": ("sum(ifNull(provider_cost, 0))", "sum(provider_cost)"),
-    "cost": ("sum(ifNull(total_cost, 0))", "sum(total_cost)"),
-    "cache_savings": ("sum(ifNull(cache_savings, 0))", "sum(cache_savings)"),
-    "latency_ms_sum": ("sum(ifNull(latency_ms, 0))", "sum(latency_ms_sum)"),
-    "latency_requests": ("count(latency_ms)", "sum(latency_requests)"),
+# Report name of a summed measure whose column in stream.store.rows is named otherwise.
+_REPORT_NAME = {"total_cost": "cost"}
+
+
+def report_name(measure: rows.Measure) -> str:
+    """The name reports give a measure (and its JSON/CSV column)."""
+    return _REPORT_NAME.get(measure.name, measure.name)
+
+
+# report name -> (on events, on rollups); rollups hold the windows' sums under the column names.
+MEASURES: dict[str, tuple[str, str]] = {
+    report_name(measure): (measure.over_events, f"sum({measure.name})") for measure in rows.MEASURES
 }
 
 
