@@ -16,6 +16,10 @@ if TYPE_CHECKING:
 
 _ZERO = Decimal(0)
 
+COST_LINES: tuple[str, ...] = ("input", "cache_read", "cache_write", "output", "reasoning", "other")
+"""The parts of a token-priced cost (``CostBreakdown``) that add up to ``token_cost``;
+each is stored as the column ``<line>_cost``."""
+
 
 def _cost(name: str) -> Callable[["PricedUsageEvent"], Decimal]:
     def value(event: "PricedUsageEvent") -> Decimal:
@@ -104,7 +108,7 @@ EVENT_ROW: dict[str, Callable[["PricedRecord"], Any]] = {
         "input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "output_tokens",
         "reasoning_tokens", "input_audio_tokens", "output_audio_tokens",
     )},
-    **{f"{line}_cost": _line(line) for line in ("input", "cache_read", "cache_write", "output", "reasoning", "other")},
+    **{f"{line}_cost": _line(line) for line in COST_LINES},
     "token_cost": _line("total"),
     "provider_cost": _event("provider_cost_usd"),
     "total_cost": _event("total_cost"),
