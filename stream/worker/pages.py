@@ -131,7 +131,7 @@ def register_pages(worker: Worker, auth: Authenticator) -> None:
     @app.page("/metrics")
     class MetricsView(View):
         async def get(self, request: Request) -> Response:
-            return self.bytes(metrics.render(), content_type=CONTENT_TYPE)
+            return self.bytes(await metrics.render(), content_type=CONTENT_TYPE)
 
     @app.page("/healthz")
     class HealthView(View):
