@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from stream.broker.client import aiokafka_options
 from stream.config import Settings
@@ -16,16 +17,33 @@ log = logging.getLogger(__name__)
 Record = tuple[bytes | None, bytes | None]
 
 
+async def _partitions(settings: Settings, topic: str) -> set[int]:
+    """The topic's partitions as the brokers know them now (none while it does not exist).
+
+    Asks for every topic's metadata rather than for this one by name, so a missing topic
+    is never auto-created here."""
+    admin = AIOKafkaAdminClient(**aiokafka_options(settings))
+    await admin.start()
+    try:
+        for described in await admin.describe_topics():
+            if described["topic"] == topic and described["error_code"] == 0:
+                return {partition["partition"] for partition in described["partitions"]}
+        return set()
+    finally:
+        await admin.close()
+
+
 async def _assigned_consumer(settings: Settings, topic: str) -> tuple[AIOKafkaConsumer, list[TopicPartition]]:
     consumer = AIOKafkaConsumer(**aiokafka_options(settings), enable_auto_commit=False, group_id=None)
     await consumer.start()
-    partitions: set[int] = set()
+    # The consumer's metadata from start-up has every topic that existed then; one just
+    # created (e.g. by a worker starting alongside) shows up on the brokers a moment later.
+    partitions: set[int] = consumer.partitions_for_topic(topic) or set()
     for _ in range(50):
-        partitions = consumer.partitions_for_topic(topic) or set()
         if partitions:
             break
-        await consumer._client.force_metadata_update()
         await asyncio.sleep(0.1)
+        partitions = await _partitions(settings, topic)
     assigned = [TopicPartition(topic, partition) for partition in sorted(partitions)]
     consumer.assign(assigned)
     if assigned:
