@@ -81,7 +81,12 @@ class Settings(BaseSettings):
     window_max_groups: int = Field(default=200, ge=2, le=100_000)
     """Most groups per tenant window; the smallest beyond it fold into one 'other' group."""
     window_flush_interval: float = 1.0
-    """How often changed windows are recomputed and emitted."""
+    """How often changed windows are emitted (and closed windows emitted final)."""
+    state_checkpoint_interval: float = 5.0
+    """How often the worker checkpoints its state (windows, budget spend) to ClickHouse;
+    a new owner of a partition replays the events stored since the last one."""
+    reconcile_interval: float = 60.0
+    """How often worker state is compared with the store (drift is repaired and reported)."""
     insert_batch_size: int = Field(default=5000, ge=1, le=1_000_000)
     """Most messages taken from Kafka per ClickHouse insert."""
     insert_batch_wait: float = 0.5
@@ -112,7 +117,8 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator(
-        "window_size", "window_grace", "window_flush_interval", "insert_batch_wait", "insert_retry_max_backoff",
+        "window_size", "window_grace", "window_flush_interval", "state_checkpoint_interval", "reconcile_interval",
+        "insert_batch_wait", "insert_retry_max_backoff",
         mode="before",
     )
     @classmethod

@@ -1,34 +1,28 @@
-"""Checking budgets after each stored batch and publishing breaches once each.
+"""Deciding breaches from the worker's running spend, right after a batch is stored, and
+publishing each once.
 
-Spend is read from the deduplicated store after the batch's rows are in it, so a
-redelivered message or a repeated event_id never adds spend twice. Which breaches were
-already published is learnt from the breach topic itself at start (it is the record of
-what gateways were told), then kept in memory: a breach is added once Kafka has
-acknowledged it. A worker killed after publishing a crossing finds it on the topic when
-it restarts and does not publish it again.
-
-With several workers, a tenant's partition can move to another worker, which may not
-have seen the breaches the previous owner published since it started. So after every
-partition assignment the topic is read again, to its end, before the next check: any
-breach the previous owner had acknowledged is on it by then.
+Spend comes from the worker's state (:mod:`stream.state.held`), updated per new event:
+no query per budget per batch. Which breaches already fired is kept in ClickHouse
+(``budget_breaches``, written once Kafka has acknowledged a breach, pruned when its
+period is over) and also read from the breach topic at start and after every partition
+assignment: the table does not depend on the topic's retention, and the topic covers a
+worker killed between the acknowledgement and the table insert.
 """
 
 import asyncio
 import logging
-from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from schemas import PricedUsageEvent
-from schemas.budgets import Budget, BudgetBreach, BudgetStatus
-from stream.budgets.evaluate import Contribution, evaluate, status
-from stream.budgets.periods import period_bounds
+from schemas.budgets import BudgetBreach, BudgetStatus
+from stream.budgets.evaluate import PeriodSpend, evaluate, status
 from stream.budgets.registry import BudgetRegistry
-from stream.budgets.spend import period_spend
-from stream.store.client import ClickHouseStore
+from stream.budgets.running import BudgetTouch
+from stream.sinks.clickhouse import ClickHouseSink
+from stream.store.client import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -36,32 +30,59 @@ PublishBreach = Callable[[BudgetBreach], Awaitable[None]]
 PublishStatus = Callable[[BudgetStatus], Awaitable[None]]
 Record = tuple[bytes | None, bytes | None]
 ReadBreaches = Callable[[], Awaitable[list[Record]]]
+ReadFired = Callable[[], Awaitable[dict[str, datetime]]]
+SpendOf = Callable[[BudgetTouch], PeriodSpend]
+
+BREACH_COLUMNS = (
+    "breach_id", "budget_id", "tenant_id", "kind", "severity", "period_start", "period_end", "spend_usd",
+    "limit_usd", "crossed_at", "emitted_at", "breach",
+)  # fmt: skip
+# A fired breach is remembered this long after its period ends (late events of a period).
+FIRED_RETENTION = timedelta(days=2)
+NEVER = datetime.max.replace(tzinfo=UTC)
 
 
-def in_scope(budget: Budget, event: PricedUsageEvent) -> bool:
-    attribute = budget.scope.attribute
-    return attribute is None or getattr(event.attributes, attribute) == budget.scope.value
+async def read_fired(sink: ClickHouseSink, since: datetime) -> dict[str, datetime]:
+    """breach_id -> period end of the breaches recorded for periods ending after ``since``."""
+    result = await sink.store.query_consistent(
+        "SELECT breach_id, period_end FROM budget_breaches FINAL WHERE period_end > {since:DateTime64(3, 'UTC')}",
+        {"since": since},
+    )
+    return {breach_id: as_utc(period_end) for breach_id, period_end in result.result_rows}
+
+
+def breach_row(breach: BudgetBreach, payload: bytes) -> list[object]:
+    return [
+        breach.breach_id, breach.budget_id, breach.tenant_id, breach.kind.value, breach.severity.value,
+        breach.period_start, breach.period_end, breach.spend_usd, breach.limit_usd, breach.crossed_at,
+        breach.emitted_at, payload.decode(),
+    ]  # fmt: skip
 
 
 @dataclass
 class BudgetEnforcer:
     registry: BudgetRegistry
-    store: ClickHouseStore
+    sink: ClickHouseSink
     publish_breach: PublishBreach
     publish_status: PublishStatus
     read_breaches: ReadBreaches | None = None
     """Reads the breach topic to its end (set by the worker)."""
+    read_fired: ReadFired | None = None
+    """Reads the fired breaches of periods not over from ``budget_breaches`` (set by the worker)."""
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-    fired: set[str] = field(default_factory=set)
+    fired: dict[str, datetime] = field(default_factory=dict)
+    """breach_id -> end of its period."""
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     breaches_published: int = 0
     stale: bool = False
-    """Partitions were (re)assigned since the breach topic was last read."""
+    """Partitions were (re)assigned since the fired breaches were last read."""
 
     def partitions_assigned(self) -> None:
         self.stale = True
 
     async def catch_up(self) -> None:
+        if self.read_fired is not None:
+            self.fired.update(await self.read_fired())
         if self.read_breaches is not None:
             self.remember_published(await self.read_breaches())
         self.stale = False
@@ -70,36 +91,40 @@ class BudgetEnforcer:
         for _, value in records:
             if value:
                 try:
-                    self.fired.add(orjson.loads(value)["breach_id"])
-                except (orjson.JSONDecodeError, KeyError, TypeError):
+                    breach = orjson.loads(value)
+                    end = breach.get("period_end")
+                    self.fired[breach["breach_id"]] = datetime.fromisoformat(end) if end else NEVER
+                except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
                     log.warning("ignoring a breach record that is not a BudgetBreach")
 
-    async def check(self, events: Iterable[PricedUsageEvent]) -> list[BudgetBreach]:
+    def prune(self) -> None:
+        cutoff = self.clock() - FIRED_RETENTION
+        for breach_id in [b for b, end in self.fired.items() if end < cutoff]:
+            del self.fired[breach_id]
+
+    async def check(self, touches: Sequence[BudgetTouch], spend_of: SpendOf) -> list[BudgetBreach]:
+        """Breaches and statuses of the budget periods a batch touched (``touches`` from
+        :meth:`stream.state.held.StreamState.apply`, ``spend_of`` their running spend)."""
         await self.ready.wait()
         if self.stale:
             await self.catch_up()
-        touched: dict[tuple[str, datetime, datetime], list[Contribution]] = defaultdict(list)
-        budgets: dict[str, Budget] = {}
-        for event in events:
-            for budget in self.registry.for_tenant(event.tenant_id):
-                if not in_scope(budget, event):
-                    continue
-                start, end = period_bounds(event.occurred_at, budget.period, budget.timezone)
-                budgets[budget.id] = budget
-                touched[(budget.id, start, end)].append(
-                    Contribution(event.event_id, event.occurred_at, event.total_cost or 0)  # type: ignore[arg-type]
-                )
+        if not touches:
+            return []
         published: list[BudgetBreach] = []
-        for (budget_id, start, end), contributions in sorted(touched.items(), key=lambda item: item[0][:2]):
-            budget = budgets[budget_id]
-            contributions.sort(key=lambda c: (c.occurred_at, c.event_id))
-            spend = await period_spend(self.store, budget, start, end)
-            now = self.clock()
-            for breach in evaluate(budget, spend, contributions, self.fired, now):
+        now = self.clock()
+        for touch in touches:
+            budget = self.registry.get(touch.budget.id)
+            if budget is None:
+                continue
+            spend = spend_of(touch)
+            contributions = touch.contributions
+            for breach in evaluate(budget, spend, contributions, self.fired.keys(), now):
+                payload = breach.model_dump_json().encode()
                 await self.publish_breach(breach)
-                self.fired.add(breach.breach_id)
+                await self.sink.insert_until_stored("budget_breaches", [breach_row(breach, payload)], BREACH_COLUMNS)
+                self.fired[breach.breach_id] = breach.period_end
                 published.append(breach)
-            if end > now:  # only the current period's status is the budget's status
+            if spend.period_end > now:  # only the current period's status is the budget's status
                 await self.publish_status(status(budget, spend, now))
         self.breaches_published += len(published)
         return published

@@ -96,6 +96,9 @@ class BudgetRegistry:
         log.warning("budget definition rejected: %s", reason)
         self.rejected.append(reason)
 
+    def get(self, budget_id: str) -> Budget | None:
+        return self._by_id.get(budget_id)
+
     def for_tenant(self, tenant_id: str) -> list[Budget]:
         return list(self._by_tenant.get(tenant_id, {}).values())
 

@@ -19,16 +19,26 @@ _SPEND_SQL = """
 """
 
 
-def spend_sql(budget: Budget) -> str:
+def spend_sql(budget: Budget, partition: int | None = None) -> str:
     attribute = budget.scope.attribute
-    return _SPEND_SQL.format(scope=f"AND {attribute} = {{scope_value:String}}" if attribute else "")
+    scope = f"AND {attribute} = {{scope_value:String}}" if attribute else ""
+    if partition is not None:
+        scope += " AND kafka_partition = {partition:UInt32}"
+    return _SPEND_SQL.format(scope=scope)
 
 
-async def period_spend(store: ClickHouseStore, budget: Budget, start: datetime, end: datetime) -> PeriodSpend:
+async def period_spend(
+    store: ClickHouseStore, budget: Budget, start: datetime, end: datetime, partition: int | None = None
+) -> PeriodSpend:
+    """The period's spend in the store; ``partition``: only what came from that raw-topic
+    partition (how a worker seeds the share of a budget it holds). Not on the hot path:
+    the worker asks this once per budget period it starts to hold, and when reconciling."""
     parameters: dict[str, object] = {"tenant": budget.tenant_id, "start": start, "end": end}
     if budget.scope.value is not None:
         parameters["scope_value"] = budget.scope.value
-    result = await store.query(spend_sql(budget), parameters=parameters)
+    if partition is not None:
+        parameters["partition"] = partition
+    result = await store.query_consistent(spend_sql(budget, partition), parameters=parameters)
     spend = Decimal(0)
     unpriced: dict[str, int] = {}
     latest: datetime | None = None

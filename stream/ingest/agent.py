@@ -1,16 +1,24 @@
-"""The ingest agent: the I/O shell around :func:`process_messages`.
+"""The ingest agent: the I/O shell around :func:`process_messages` and the worker state.
 
-Messages are taken from the raw topic in batches (``take_events``). For each batch the
-rows are stored in ClickHouse first, the windows they touch are noted, budgets are
-checked against the stored spend, then priced events and dead letters are published and
-awaited; only when the batch handler returns does Faust ack the batch's messages, so
-committed offsets never pass a row that is not stored (at-least-once; the store
-deduplicates by event_id).
+Messages are taken from the raw topic in batches (``take_events``). Each batch is priced
+in slices that yield to the event loop between them (a big batch never holds the loop
+past Faust's heartbeat budget), then, under the state lock:
+
+1. partitions this worker has not held yet are recovered (checkpoint + stored tail);
+2. the events are split into first deliveries and repeats by (tenant_id, event_id);
+3. the first deliveries and the dead letters are stored in ClickHouse, then their ids;
+4. the worker state (windows, budget spend) takes the new events, and budgets touched are
+   checked against it: breaches are published right away, with no query per budget.
+
+Priced events and dead letters are then published and awaited; only when the handler
+returns does Faust ack the batch's messages, so committed offsets never pass a row that
+is not stored (at-least-once, with every effect idempotent).
 """
 
 import asyncio
 import base64
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -19,14 +27,21 @@ from typing import TYPE_CHECKING, Any
 import faust
 
 from schemas import DeadLetter
+from stream.dedup import DedupResult
+from stream.dedup.fingerprint import fingerprint
 from stream.ingest.decode import SourceMessage
 from stream.ingest.pipeline import IngestResult, process_messages
+from stream.ingest.records import PricedRecord
+from stream.pricing import PriceBook
 from stream.retry import retry_until_done
 
 if TYPE_CHECKING:
     from stream.worker.app import Worker
 
 log = logging.getLogger(__name__)
+
+SLICE_BYTES = 256 * 1024
+"""Raw bytes priced between two yields to the event loop: a few tens of milliseconds."""
 
 
 @dataclass(slots=True)
@@ -35,14 +50,18 @@ class IngestCounters:
     events_priced: int = 0
     events_unpriced: int = 0
     dead_letters: int = 0
+    duplicates: int = 0
+    conflicting_duplicates: int = 0
     batches: int = 0
 
-    def add(self, messages: int, result: IngestResult) -> None:
-        unpriced = result.unpriced_count
+    def add(self, messages: int, new: Sequence[PricedRecord], dedup: DedupResult, dead: int) -> None:
+        unpriced = sum(1 for record in new if not record.event.priced)
         self.messages += messages
-        self.events_priced += len(result.priced) - unpriced
+        self.events_priced += len(new) - unpriced
         self.events_unpriced += unpriced
-        self.dead_letters += len(result.dead)
+        self.dead_letters += dead
+        self.duplicates += dedup.repeated + len(dedup.conflicts)
+        self.conflicting_duplicates += len(dedup.conflicts)
         self.batches += 1
 
 
@@ -68,24 +87,71 @@ def source_message(event: Any) -> SourceMessage:
     return SourceMessage(value, message.key, message.topic, message.partition, message.offset)
 
 
+def slices(messages: Sequence[SourceMessage], limit: int = SLICE_BYTES) -> list[list[SourceMessage]]:
+    out: list[list[SourceMessage]] = [[]]
+    size = 0
+    for message in messages:
+        if out[-1] and size + len(message.value) > limit:
+            out.append([])
+            size = 0
+        out[-1].append(message)
+        size += len(message.value)
+    return out
+
+
+async def price_in_slices(messages: Sequence[SourceMessage], book: PriceBook, now: datetime) -> IngestResult:
+    result = IngestResult()
+    for part in slices(messages):
+        sliced = process_messages(part, book, now)
+        result.priced += sliced.priced
+        result.dead += sliced.dead
+        await asyncio.sleep(0)  # let heartbeats, commits and the HTTP API run
+    return result
+
+
+def last_offsets(messages: Sequence[SourceMessage]) -> dict[int, int]:
+    offsets: dict[int, int] = {}
+    for message in messages:
+        if message.offset > offsets.get(message.partition, -1):
+            offsets[message.partition] = message.offset
+    return offsets
+
+
+async def take_over(worker: "Worker", partitions: Sequence[int]) -> None:
+    """Recover partitions this worker does not hold yet: checkpoint, then the events
+    stored after it, applied like a batch (their ids registered, budgets checked).
+    Called with the state lock held."""
+    state, ids, budgets, settings = worker.state, worker.ids, worker.budgets, worker.settings
+    for partition in partitions:
+        if partition in state.partitions:
+            continue
+        tail = await state.recover(partition)
+        if not tail:
+            continue
+        await ids.register(DedupResult(new=list(tail), new_fingerprints=[fingerprint(r) for r in tail]))
+        touches = await state.apply(tail)
+        await retry_until_done(partial(budgets.check, touches, state.spend_of), "budget check after recovery",
+                               settings.insert_retry_max_backoff)
+
+
 def register_ingest_agent(worker: "Worker") -> None:
     app, settings, topics = worker.app, worker.settings, worker.topics
-    sink, counters, windows, budgets = worker.sink, worker.counters, worker.windows, worker.budgets
+    sink, counters, state, ids, budgets = worker.sink, worker.counters, worker.state, worker.ids, worker.budgets
 
     priced_topic, dlq_topic = settings.topic_priced, settings.topic_dlq
 
-    async def publish(result: IngestResult) -> None:
+    async def publish(records: Sequence[PricedRecord], dead: Sequence[DeadLetter]) -> None:
         # Straight to the producer: a Faust topic.send per event costs more than pricing it.
         producer = app.producer
         pending = [
             await producer.send(priced_topic, record.event.tenant_id.encode(),
                                 record.event.model_dump_json().encode(), None, None, None)
-            for record in result.priced
+            for record in records
         ]
         pending += [
             await producer.send(dlq_topic, (letter.tenant_id or "").encode() or None,
                                 dead_letter_payload(letter), None, None, None)
-            for letter in result.dead
+            for letter in dead
         ]
         if pending:
             await asyncio.gather(*pending)
@@ -96,14 +162,17 @@ def register_ingest_agent(worker: "Worker") -> None:
         async for events in batches:
             messages = [source_message(event) for event in events]
             now = datetime.now(UTC)
-            result = process_messages(messages, worker.book, now)  # reloads swap worker.book
-            windows.begin_batch(now)
-            await sink.store_batch(result.priced, result.dead)
-            priced_events = [record.event for record in result.priced]
-            windows.note(priced_events)
-            await retry_until_done(
-                partial(budgets.check, priced_events), "budget check", settings.insert_retry_max_backoff
-            )
-            await retry_until_done(partial(publish, result), "publishing priced events and dead letters",
-                                   settings.insert_retry_max_backoff)
-            counters.add(len(messages), result)
+            result = await price_in_slices(messages, worker.book, now)  # reloads swap worker.book
+            offsets = last_offsets(messages)
+            async with state.lock:
+                await take_over(worker, sorted(offsets))
+                dedup = await ids.split(result.priced)
+                await sink.store_batch(dedup.new, result.dead)
+                await ids.register(dedup)
+                touches = await state.apply(dedup.new)
+                state.advance(offsets)
+                await retry_until_done(partial(budgets.check, touches, state.spend_of), "budget check",
+                                       settings.insert_retry_max_backoff)
+            await retry_until_done(partial(publish, dedup.new, result.dead),
+                                   "publishing priced events and dead letters", settings.insert_retry_max_backoff)
+            counters.add(len(messages), dedup.new, dedup, len(result.dead))

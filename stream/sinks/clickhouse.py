@@ -16,7 +16,7 @@ from schemas import DeadLetter
 from stream.ingest.records import PricedRecord
 from stream.retry import retry_until_done
 from stream.store.client import ClickHouseStore
-from stream.store.rows import EVENT_COLUMNS, event_row
+from stream.store.rows import EVENT_COLUMNS, event_columns_data
 
 log = logging.getLogger(__name__)
 
@@ -65,23 +65,26 @@ class ClickHouseSink:
         self.insert_seconds: list[float] = []
         """Durations of successful inserts since the last :meth:`drain_timings` (for metrics)."""
 
-    async def insert_until_stored(self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
+    async def insert_until_stored(
+        self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str], column_oriented: bool = False
+    ) -> None:
         async def insert() -> None:
             if self.fault is not None:
                 await self.fault(table)
             started = time.perf_counter()
-            await self.store.insert(table, rows, columns)
+            await self.store.insert(table, rows, columns, column_oriented)
             if len(self.insert_seconds) < 10_000:  # bounded if nobody scrapes
                 self.insert_seconds.append(time.perf_counter() - started)
 
         def count_failure(_: Exception) -> None:
             self.failed_attempts += 1
 
-        await retry_until_done(insert, f"insert of {len(rows)} rows into {table}", self.max_backoff, count_failure)
+        count = len(rows[0]) if column_oriented and rows else len(rows)
+        await retry_until_done(insert, f"insert of {count} rows into {table}", self.max_backoff, count_failure)
 
-    async def store_batch(self, priced: Sequence[PricedRecord], dead: Sequence[DeadLetter]) -> None:
+    async def store_batch(self, priced: list[PricedRecord], dead: Sequence[DeadLetter]) -> None:
         if priced:
-            await self.insert_until_stored("usage_events", [event_row(r) for r in priced], EVENT_COLUMNS)
+            await self.insert_until_stored("usage_events", event_columns_data(priced), EVENT_COLUMNS, True)
         if dead:
             await self.insert_until_stored("dead_letters", [dead_letter_row(d) for d in dead], DEAD_LETTER_COLUMNS)
 

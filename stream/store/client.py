@@ -53,7 +53,14 @@ class Credentials:
 # Session settings of the connection that writes to a ClickHouse server. On a cluster,
 # inserts into a Distributed table return only once every shard has the rows, so windows
 # and budget spend read right after a batch see it (a no-op on a single node).
-WRITER_SETTINGS = {"insert_distributed_sync": 1}
+# With replicas, an insert returns once a majority of them has it (``insert_quorum``), which
+# is what lets sequentially consistent reads (below) see it from any replica.
+WRITER_SETTINGS: dict[str, Any] = {"insert_distributed_sync": 1, "insert_quorum": "auto"}
+
+# What the worker reads back to decide (duplicates, recovery, reconciliation) must not
+# come from a replica that has not caught up: on a replicated server, such reads ask for
+# sequential consistency (ignored by non-replicated tables and by chDB).
+CONSISTENT_READ_SETTINGS = {"select_sequential_consistency": 1}
 
 
 def connect(dsn: str, settings: dict[str, Any] | None = None, credentials: Credentials | None = None) -> Client:
@@ -126,6 +133,11 @@ class ClickHouseStore:
         )
         return result
 
+    async def query_consistent(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
+        """A read the worker acts on: from an up-to-date replica on a replicated server."""
+        settings = None if self.embedded else CONSISTENT_READ_SETTINGS
+        return await self.query(sql, parameters=parameters, settings=settings)
+
     async def query_readonly(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
         """A user's query: read-only and deduplicated (``final``), on its own connection."""
         result: QueryResult = await self._run(lambda: self._reading().query(sql, parameters=parameters))
@@ -137,8 +149,13 @@ class ClickHouseStore:
     async def command(self, sql: str, parameters: dict[str, Any] | None = None) -> Any:
         return await self._run(lambda: self._connected().command(sql, parameters=parameters))
 
-    async def insert(self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
-        await self._run(lambda: self._connected().insert(table, rows, column_names=list(columns)))
+    async def insert(
+        self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str], column_oriented: bool = False
+    ) -> None:
+        """``column_oriented``: ``rows`` is one sequence per column (a columnar insert)."""
+        await self._run(
+            lambda: self._connected().insert(table, rows, column_names=list(columns), column_oriented=column_oriented)
+        )
 
     def close(self) -> None:
         for client in (self._reader, self._client):

@@ -38,6 +38,18 @@ _RECORD_ON_CLUSTER = (
     "VALUES ({version:UInt32}, {name:String})"
 )
 
+# Data a migration's new tables need from the existing ones, run once right after its DDL
+# (on a cluster through the Distributed tables, like any insert). Migration 5 registers the
+# ids of events stored before deduplication by (tenant_id, event_id) existed, so a late
+# retry of one of them is recognised; their content fingerprint is unknown (0).
+DATA_STEPS: dict[int, str] = {
+    5: (
+        "INSERT INTO event_ids (tenant_id, event_id, occurred_at, fingerprint, kafka_partition, kafka_offset, "
+        "ingested_at) SELECT tenant_id, event_id, min(occurred_at), 0, any(kafka_partition), any(kafka_offset), "
+        "min(ingested_at) FROM usage_events GROUP BY tenant_id, event_id"
+    ),
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Migration:
@@ -230,11 +242,15 @@ def _apply(store: ClickHouseStore, cluster: str | None, database: str, done: set
         if cluster is None:
             for statement in migration.statements:
                 store.command_sync(statement.rstrip(";"))
+            if migration.version in DATA_STEPS:
+                store.command_sync(DATA_STEPS[migration.version])
             store.command_sync(_RECORD, {"version": migration.version, "name": migration.name})
         else:
             step = f"{migration.version:04d}_{migration.name}"
             for statement in cluster_statements(migration.statements, cluster, database):
                 _run_on_cluster(store, statement, cluster, step)
+            if migration.version in DATA_STEPS:
+                store.command_sync(DATA_STEPS[migration.version])  # the writer inserts in the foreground
             store.command_sync(_RECORD_ON_CLUSTER, {"version": migration.version, "name": migration.name})
         applied.append(migration)
     return applied

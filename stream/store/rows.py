@@ -8,11 +8,12 @@ their column lists and measure expressions from here, so adding a column is one 
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from schemas import PricedUsageEvent
-    from stream.ingest.records import PricedRecord
+from schemas import CostBreakdown, EventAttributes, PricedUsageEvent, TokenUsage, TrackingType
+from stream.ingest.decode import SourceMessage
+from stream.ingest.records import PricedRecord
+from stream.store.client import as_utc
 
 _ZERO = Decimal(0)
 
@@ -21,8 +22,8 @@ COST_LINES: tuple[str, ...] = ("input", "cache_read", "cache_write", "output", "
 each is stored as the column ``<line>_cost``."""
 
 
-def _cost(name: str) -> Callable[["PricedUsageEvent"], Decimal]:
-    def value(event: "PricedUsageEvent") -> Decimal:
+def _cost(name: str) -> Callable[[PricedUsageEvent], Decimal]:
+    def value(event: PricedUsageEvent) -> Decimal:
         breakdown = event.token_cost
         return getattr(breakdown, name) if breakdown is not None else _ZERO
 
@@ -38,7 +39,7 @@ class Measure:
 
     name: str
     over_events: str
-    of_event: Callable[["PricedUsageEvent"], Any]
+    of_event: Callable[[PricedUsageEvent], Any]
     money: bool = False
 
     @property
@@ -72,28 +73,28 @@ MEASURE_NAMES: tuple[str, ...] = tuple(measure.name for measure in MEASURES)
 MONEY_MEASURES = frozenset(measure.name for measure in MEASURES if measure.money)
 
 
-def _attribute(name: str) -> Callable[["PricedRecord"], Any]:
+def _attribute(name: str) -> Callable[[PricedRecord], Any]:
     return lambda record: getattr(record.event.attributes, name) or ""
 
 
-def _token(name: str) -> Callable[["PricedRecord"], Any]:
+def _token(name: str) -> Callable[[PricedRecord], Any]:
     return lambda record: getattr(record.event.tokens, name)
 
 
-def _line(name: str) -> Callable[["PricedRecord"], Any]:
-    def value(record: "PricedRecord") -> Decimal | None:
+def _line(name: str) -> Callable[[PricedRecord], Any]:
+    def value(record: PricedRecord) -> Decimal | None:
         breakdown = record.event.token_cost
         return getattr(breakdown, name) if breakdown is not None else None
 
     return value
 
 
-def _event(name: str) -> Callable[["PricedRecord"], Any]:
+def _event(name: str) -> Callable[[PricedRecord], Any]:
     return lambda record: getattr(record.event, name)
 
 
 # column of usage_events -> how a priced record fills it
-EVENT_ROW: dict[str, Callable[["PricedRecord"], Any]] = {
+EVENT_ROW: dict[str, Callable[[PricedRecord], Any]] = {
     "event_id": _event("event_id"),
     "tenant_id": _event("tenant_id"),
     "occurred_at": _event("occurred_at"),
@@ -129,10 +130,43 @@ EVENT_COLUMNS: tuple[str, ...] = tuple(EVENT_ROW)
 _EVENT_GETTERS = tuple(EVENT_ROW.values())
 
 
-def event_row(record: "PricedRecord") -> list[Any]:
+def event_row(record: PricedRecord) -> list[Any]:
     return [getter(record) for getter in _EVENT_GETTERS]
 
 
-def event_columns_data(records: "list[PricedRecord]") -> list[list[Any]]:
+def event_columns_data(records: list[PricedRecord]) -> list[list[Any]]:
     """The same rows, column by column: what a columnar insert takes."""
     return [[getter(record) for record in records] for getter in _EVENT_GETTERS]
+
+
+_TOKEN_COLUMNS = (
+    "input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "output_tokens",
+    "reasoning_tokens", "input_audio_tokens", "output_audio_tokens",
+)  # fmt: skip
+_LINES = ("input", "cache_read", "cache_write", "output", "reasoning", "other")
+_ATTRIBUTES = ("feature", "agent", "operation", "user_id", "session_id", "request_id", "api_key_id")
+
+
+def priced_record_from_row(row: dict[str, Any]) -> PricedRecord:
+    """A stored ``usage_events`` row (as :data:`EVENT_COLUMNS` names it) back as the
+    record it was written from: how recovery replays stored events into worker state."""
+    token_cost = None
+    if row["token_cost"] is not None:
+        token_cost = CostBreakdown.model_construct(
+            **{line: row[f"{line}_cost"] for line in _LINES}, total=row["token_cost"]
+        )
+    attributes = EventAttributes.model_construct(
+        **{name: row[name] or None for name in _ATTRIBUTES}, latency_ms=row["latency_ms"], tags=dict(row["tags"])
+    )
+    event = PricedUsageEvent.model_construct(
+        event_id=row["event_id"], tenant_id=row["tenant_id"], occurred_at=as_utc(row["occurred_at"]),
+        ingested_at=as_utc(row["ingested_at"]), provider=row["provider"], api_flavor=row["api_flavor"],
+        model=row["model"], resolved_model=row["resolved_model"],
+        tokens=TokenUsage.model_construct(**{name: row[name] for name in _TOKEN_COLUMNS}),
+        token_cost=token_cost, provider_cost_usd=row["provider_cost"], total_cost=row["total_cost"],
+        cost_drift_usd=row["cost_drift"], cache_savings_usd=row["cache_savings"],
+        tracking_type=TrackingType(row["tracking_type"]), priced=bool(row["priced"]), currency=row["currency"],
+        price_source=row["price_source"], price_version=row["price_version"], attributes=attributes,
+    )  # fmt: skip
+    source = SourceMessage(b"", row["tenant_id"].encode(), "", int(row["kafka_partition"]), int(row["kafka_offset"]))
+    return PricedRecord(event, source)

@@ -15,11 +15,12 @@ from stream.broker.client import ssl_context
 from stream.budgets.enforcer import BudgetEnforcer
 from stream.budgets.registry import BudgetRegistry
 from stream.config import Settings
+from stream.dedup import EventIds
 from stream.ingest.agent import IngestCounters
 from stream.pricing import PriceBook
 from stream.sinks.clickhouse import ClickHouseSink, fault_while_file_exists
+from stream.state.held import StreamState, WindowSettings
 from stream.store.client import ClickHouseStore
-from stream.windows.tracker import WindowSettings, WindowTracker
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,9 @@ class Worker:
     sink: ClickHouseSink
     book: PriceBook
     """The price book in force; replaced whole when the overrides file changes."""
-    windows: WindowTracker
+    state: StreamState
+    """Open windows and running budget spend of the partitions this worker owns."""
+    ids: EventIds
     budgets: BudgetEnforcer
     topics: dict[str, faust.TopicT]
     counters: IngestCounters = field(default_factory=IngestCounters)
@@ -101,7 +104,7 @@ def build_worker(settings: Settings, store: ClickHouseStore, book: PriceBook, re
     async def publish_aggregates(aggregates: list[WindowAggregate]) -> None:
         await send_all(topics["aggregates"], [(aggregate.tenant_id, aggregate) for aggregate in aggregates])
 
-    windows = WindowTracker(
+    state = StreamState(
         WindowSettings(
             size_seconds=int(settings.window_size),
             grace=timedelta(seconds=settings.window_grace),
@@ -110,7 +113,9 @@ def build_worker(settings: Settings, store: ClickHouseStore, book: PriceBook, re
             consumer_group=settings.consumer_group,
         ),
         sink,
+        registry,
         publish_aggregates,
+        checkpoint_interval=settings.state_checkpoint_interval,
     )
     async def publish_breach(breach: BudgetBreach) -> None:
         await send_all(topics["breaches"], [(breach.tenant_id, breach)])
@@ -119,7 +124,7 @@ def build_worker(settings: Settings, store: ClickHouseStore, book: PriceBook, re
         # compacted topic: keyed by budget id, so the latest status of every budget survives
         await send_all(topics["budget_status"], [(status.budget_id, status)])
 
-    budgets = BudgetEnforcer(registry, store, publish_breach, publish_status)
-    worker = Worker(app, settings, store, sink, book, windows, budgets, topics)
+    budgets = BudgetEnforcer(registry, sink, publish_breach, publish_status)
+    worker = Worker(app, settings, store, sink, book, state, EventIds(sink), budgets, topics)
     return worker
 

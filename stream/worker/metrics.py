@@ -79,7 +79,11 @@ class WorkerCollector(Collector):
             ("batches", counters.batches, "Batches stored"),
             ("insert_failures", worker.sink.failed_attempts, "Failed ClickHouse insert attempts (retried)"),
             ("breaches", worker.budgets.breaches_published, "Budget breaches published"),
-            ("window_passes", worker.windows.passes, "Window recompute passes"),
+            ("window_passes", worker.state.passes, "Window emission passes"),
+            ("duplicates", counters.duplicates, "Deliveries of an event_id already counted (dropped)"),
+            ("conflicting_duplicates", counters.conflicting_duplicates,
+             "Deliveries of a counted event_id with other content (recorded in duplicate_events, not merged)"),
+            ("state_checkpoints", worker.state.checkpoints, "Checkpoints of worker state written"),
         ):
             yield CounterMetricFamily(f"costream_{name}", text, value=value)
         lag = GaugeMetricFamily(
@@ -89,7 +93,7 @@ class WorkerCollector(Collector):
             lag.add_metric([topic, str(partition)], value)
         yield lag
         yield GaugeMetricFamily("costream_open_windows", "Windows still open for late events",
-                                value=len(worker.windows.open_windows))
+                                value=len(worker.state.resident_windows()))
         yield GaugeMetricFamily("costream_budgets", "Budgets in force", value=len(worker.budgets.registry))
 
 

@@ -89,18 +89,25 @@ def register_pages(worker: Worker, auth: Authenticator) -> None:
     class StatsView(View):
         async def get(self, request: Request) -> Response:
             async def handle(_: Principal) -> Any:
-                counters, windows = worker.counters, worker.windows
+                counters, state = worker.counters, worker.state
                 return {
                     "messages": counters.messages,
                     "events_priced": counters.events_priced,
                     "events_unpriced": counters.events_unpriced,
                     "dead_letters": counters.dead_letters,
+                    "duplicates": counters.duplicates,
+                    "conflicting_duplicates": counters.conflicting_duplicates,
                     "batches": counters.batches,
                     "insert_failures": worker.sink.failed_attempts,
-                    "open_windows": len(windows.open_windows),
-                    "pending_windows": len(windows.dirty),
-                    "window_passes": windows.passes,
-                    "window_rows_emitted": windows.emitted,
+                    "partitions_held": state.owned(),
+                    "open_windows": len(state.resident_windows()),
+                    "pending_windows": sum(len(p.dirty) for p in state.partitions.values()),
+                    "window_passes": state.passes,
+                    "window_rows_emitted": state.emitted,
+                    "windows_loaded": state.windows_loaded,
+                    "budget_periods_seeded": state.spend_seeded,
+                    "checkpoints": state.checkpoints,
+                    "recovered_events": state.recovered_events,
                     "budgets": len(worker.budgets.registry),
                     "breaches_published": worker.budgets.breaches_published,
                 }

@@ -2,33 +2,43 @@
 following budget definitions, and (with ``--demo``) publishing sample traffic."""
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
 from stream.broker.reader import follow_topic, read_topic
+from stream.budgets.enforcer import FIRED_RETENTION, read_fired
+from stream.ingest.agent import take_over
 from stream.pricing import OverridesError
 from stream.worker.app import Worker
 
 log = logging.getLogger(__name__)
 
 
+def assigned_partitions(worker: Worker) -> list[int] | None:
+    """Raw-topic partitions assigned to this worker; None while Faust is rebalancing."""
+    app = worker.app
+    if app.consumer is None or app.rebalancing:
+        return None
+    return sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == worker.settings.topic_raw)
+
+
 def register_window_timer(worker: Worker) -> None:
-    app, tracker, settings = worker.app, worker.windows, worker.settings
-    recovered_for: list[int] | None = None
+    """Every flush interval: take over newly assigned partitions, forget revoked ones,
+    emit the windows that changed or closed, and checkpoint the state when due."""
+    app, state, settings = worker.app, worker.state, worker.settings
 
     @app.timer(settings.window_flush_interval, name="costream.windows")  # type: ignore[untyped-decorator]
     async def flush_windows() -> None:
-        nonlocal recovered_for
-        if app.consumer is None or app.rebalancing:
-            return
-        partitions = sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == settings.topic_raw)
-        if not partitions:
+        partitions = assigned_partitions(worker)
+        if partitions is None:
             return
         try:
-            if partitions != recovered_for:
-                await tracker.recover(partitions)
-                recovered_for = partitions
-            await tracker.run_pass(partitions)
+            async with state.lock:
+                state.retain(partitions)
+                await take_over(worker, partitions)
+                await state.emit()
+                await state.checkpoint(time.monotonic())
         except Exception:
             log.exception("window pass failed; the changed windows are kept for the next pass")
 
@@ -42,6 +52,7 @@ def register_budget_tasks(worker: Worker) -> None:
         return await read_topic(settings, settings.topic_breaches)
 
     enforcer.read_breaches = read_breaches
+    enforcer.read_fired = lambda: read_fired(worker.sink, enforcer.clock() - FIRED_RETENTION)
 
     @app.on_partitions_assigned.connect
     async def on_assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
@@ -50,7 +61,7 @@ def register_budget_tasks(worker: Worker) -> None:
     @app.task  # type: ignore[untyped-decorator]
     async def follow_budgets() -> None:
         await enforcer.catch_up()
-        log.info("budgets: %d breaches already published", len(enforcer.fired))
+        log.info("budgets: %d breaches already fired in periods not over", len(enforcer.fired))
 
         async def caught_up() -> None:
             log.info("budgets: %d in force", len(enforcer.registry))

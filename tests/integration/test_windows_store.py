@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from stream.windows.tracker import WindowSettings, WindowTracker
 
 from schemas import CostBreakdown, EventAttributes, PricedUsageEvent, TokenUsage, TrackingType
 from schemas.windows import WindowAggregate
@@ -18,7 +19,6 @@ from stream.ingest.records import PricedRecord
 from stream.sinks.clickhouse import ClickHouseSink
 from stream.store.client import ClickHouseStore
 from stream.store.migrate import migrate
-from stream.windows.tracker import WindowSettings, WindowTracker
 
 T0 = datetime(2026, 5, 4, 9, 58, tzinfo=UTC)
 

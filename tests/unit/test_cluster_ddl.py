@@ -39,6 +39,7 @@ from stream.store.cluster import (
 )
 from stream.store.migrate import (
     BOOKKEEPING,
+    DATA_STEPS,
     MigrationError,
     available_migrations,
     check_cluster,
@@ -62,6 +63,10 @@ EXPECTED_SHARDING = {
     "dead_letters": "cityHash64(topic, partition, offset, batch_index)",
     "window_passes": "cityHash64(consumer_group, partition)",
     "schema_migrations": "cityHash64(version)",
+    "event_ids": "cityHash64(tenant_id)",
+    "duplicate_events": "cityHash64(tenant_id)",
+    "worker_state": "cityHash64(consumer_group, partition)",
+    "budget_breaches": "cityHash64(tenant_id)",
 }
 
 _CREATE_HEAD = re.compile(r"^CREATE TABLE IF NOT EXISTS (\w+)\s*$")
@@ -300,7 +305,7 @@ def test_migrate_on_a_fresh_database_creates_everything_on_the_cluster_in_order(
                 if not s.startswith("INSERT")]  # fmt: skip
     assert ddl == expected
     assert all(" ON CLUSTER costream" in c for c in ddl)
-    records = [c for c in server.commands if c.startswith("INSERT")]
+    records = [c for c in server.commands if c.startswith("INSERT INTO schema_migrations")]
     assert len(records) == len(MIGRATIONS) and all("insert_distributed_sync = 1" in r for r in records)
 
 
@@ -308,7 +313,8 @@ def test_plain_migrate_on_a_cluster_database_keeps_the_cluster_layout() -> None:
     latest = MIGRATIONS[-1]
     server = FakeServer(dict(DISTRIBUTED_BOOKKEEPING), applied=tuple(m.version for m in MIGRATIONS[:-1]))
     assert migrate(server) == [latest]  # type: ignore[arg-type]
-    assert server.commands[:-1] == list(cluster_statements(latest.statements, "costream", "costream"))
+    ddl = [c for c in server.commands[:-1] if c not in DATA_STEPS.values()]
+    assert ddl == list(cluster_statements(latest.statements, "costream", "costream"))
     # up to date: no DDL is queued on the cluster at all (a worker's start does not wait for every host)
     server.commands.clear()
     assert migrate(server) == []  # type: ignore[arg-type]
@@ -459,7 +465,8 @@ def test_the_projects_writes_and_queries_run_unchanged_through_distributed_table
     assert result["windows"] == {"cost": expected, "requests": 5}
     assert result["rollup_day_cost"] == expected
     assert result["spend"] == expected
-    assert result["window_passes"] == 1
+    assert result["repeats_after_register"] == len(EXERCISE_COSTS)
+    assert result["checkpoints"] == 1
 
 
 # --- the child ---------------------------------------------------------------------------------
@@ -485,10 +492,12 @@ def _priced(event_id: str, occurred_at: datetime, total: Decimal, offset: int) -
 async def _exercise(store: Any) -> dict[str, Any]:
     from schemas import DeadLetter
     from schemas.budgets import Budget
+    from stream.budgets.registry import BudgetRegistry
     from stream.budgets.spend import period_spend
+    from stream.dedup import EventIds
     from stream.sinks.clickhouse import ClickHouseSink
+    from stream.state.held import StreamState, WindowSettings
     from stream.store.migrate import applied_versions, existing_tables
-    from stream.windows.tracker import WindowSettings, WindowTracker
 
     out: dict[str, Any] = {}
     sink = ClickHouseSink(store)
@@ -517,18 +526,23 @@ async def _exercise(store: Any) -> dict[str, Any]:
     async def publish(aggregates: list[Any]) -> None:
         return None
 
-    tracker = WindowTracker(WindowSettings(60, timedelta(minutes=5), ["feature"], 200, "cluster-group"), sink, publish)
-    await tracker.recover([0])
-    tracker.note(r.event for r in records)
-    await tracker.run_pass([0])
+    ids = EventIds(sink)
+    first = await ids.split(records)
+    await ids.register(first)
+    out["repeats_after_register"] = (await ids.split(records)).repeated
+    settings = WindowSettings(60, timedelta(minutes=5), ["feature"], 200, "cluster-group")
+    state = StreamState(settings, sink, BudgetRegistry([]), publish)
+    await state.apply(first.new)
+    await state.emit()
+    await state.checkpoint(0.0, force=True)
     windows = store.query_sync(
         f"SELECT sum(total_cost), sum(requests) FROM usage_windows FINAL {where}", tenant
     ).result_rows[0]
     out["windows"] = {"cost": str(windows[0]), "requests": windows[1]}
     out["rollup_day_cost"] = str(store.query_sync(
         f"SELECT sum(total_cost) FROM usage_rollup_day FINAL {where}", tenant).result_rows[0][0])
-    out["window_passes"] = store.query_sync(
-        "SELECT count() FROM window_passes FINAL WHERE consumer_group = 'cluster-group'").result_rows[0][0]
+    out["checkpoints"] = store.query_sync(
+        "SELECT count() FROM worker_state FINAL WHERE consumer_group = 'cluster-group'").result_rows[0][0]
     budget = Budget(id="b", tenant_id=EXERCISE_TENANT, period="day", limit_usd=Decimal(100))
     spend = await period_spend(store, budget, at - timedelta(days=1), at + timedelta(days=1))
     out["spend"] = str(spend.spend)

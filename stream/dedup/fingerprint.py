@@ -1,0 +1,49 @@
+"""What makes two deliveries of an event_id the same event (pure).
+
+The compared fields are the event's inputs (time, provider, model, tokens, reported cost,
+attributes), read through the one definition of the ``usage_events`` row, so a change of
+field order, of price data or of ingestion time is not a difference.
+"""
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+from stream.ingest.records import PricedRecord
+from stream.store.rows import EVENT_ROW
+
+COMPARED_COLUMNS: tuple[str, ...] = (
+    "occurred_at", "provider", "api_flavor", "model",
+    "input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+    "output_tokens", "reasoning_tokens", "input_audio_tokens", "output_audio_tokens", "provider_cost",
+    "feature", "agent", "operation", "user_id", "session_id", "request_id", "api_key_id", "latency_ms", "tags",
+)  # fmt: skip
+_GETTERS = tuple(EVENT_ROW[name] for name in COMPARED_COLUMNS)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, dict):
+        return repr(sorted(value.items()))
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat(timespec="milliseconds"))
+    if value is None:
+        return "\x00"
+    return format(value.normalize(), "f") if hasattr(value, "as_tuple") else str(value)
+
+
+def compared_values(record: PricedRecord) -> tuple[Any, ...]:
+    return tuple(getter(record) for getter in _GETTERS)
+
+
+def fingerprint_of(values: Sequence[Any]) -> int:
+    text = "\x1f".join(_text(value) for value in values)
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+
+
+def fingerprint(record: PricedRecord) -> int:
+    return fingerprint_of(compared_values(record))
+
+
+def differing_fields(first: Sequence[Any], later: Sequence[Any]) -> list[str]:
+    """Names of the compared fields whose values differ between two deliveries."""
+    return [name for name, a, b in zip(COMPARED_COLUMNS, first, later, strict=True) if _text(a) != _text(b)]

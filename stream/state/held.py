@@ -1,0 +1,267 @@
+"""The worker's state over the partitions it owns: updated per new event, emitted,
+checkpointed and recovered.
+
+Every change goes through one lock, taken by the ingest agent around store-then-apply,
+by the window timer around emit-then-checkpoint, and by reconciliation, so what the
+state holds and what the store holds are compared and checkpointed at consistent points.
+
+What the state holds is exact for the events applied to it. What it does not hold (a
+window that closed long ago and gets a late event, a budget period it never saw, a new
+budget, a partition without checkpoint) is computed from the store the first time a
+batch touches it, *after* that batch is stored, so the batch's own events are in it and
+are not added again.
+"""
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from functools import partial
+
+from schemas import PricedUsageEvent
+from schemas.budgets import Budget
+from schemas.windows import WindowAggregate
+from stream.budgets.evaluate import Contribution, PeriodSpend
+from stream.budgets.periods import period_bounds
+from stream.budgets.registry import BudgetRegistry
+from stream.budgets.running import BudgetTouch, RunningSpend, SpendKey, in_scope, merged, spend_key
+from stream.budgets.spend import period_spend
+from stream.ingest.records import PricedRecord
+from stream.retry import retry_until_done
+from stream.sinks.clickhouse import ClickHouseSink
+from stream.state.checkpoint import layout_of, load_checkpoint, save_checkpoints, stored_after
+from stream.state.partition import PartitionState
+from stream.windows.keys import window_end, window_start
+from stream.windows.state import Window, WindowKey, add_event, aggregates
+from stream.windows.store import load_windows, store_aggregates
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[list[WindowAggregate]], Awaitable[None]]
+
+# An event dated further ahead than this does not move the watermark: a producer with a
+# wrong clock must not close its partition's windows early.
+MAX_CLOCK_SKEW = timedelta(minutes=1)
+# Spend of a period is kept this long after the period ends, for late events.
+SPEND_RETENTION = timedelta(days=2)
+
+
+@dataclass
+class WindowSettings:
+    size_seconds: int
+    grace: timedelta
+    dimensions: Sequence[str]
+    max_groups: int
+    consumer_group: str
+
+
+@dataclass
+class StreamState:
+    settings: WindowSettings
+    sink: ClickHouseSink
+    registry: BudgetRegistry
+    publish: Publish
+    checkpoint_interval: float = 5.0
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    partitions: dict[int, PartitionState] = field(default_factory=dict)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    last_checkpoint: float = 0.0
+    windows_loaded: int = 0
+    spend_seeded: int = 0
+    passes: int = 0
+    emitted: int = 0
+    checkpoints: int = 0
+    recovered_events: int = 0
+
+    @property
+    def layout(self) -> str:
+        s = self.settings
+        return layout_of(s.size_seconds, s.dimensions, s.max_groups)
+
+    # --- ownership ------------------------------------------------------------------------
+    def owned(self) -> list[int]:
+        return sorted(self.partitions)
+
+    def retain(self, assigned: Iterable[int]) -> None:
+        """Forget partitions this worker no longer owns (their next owner recovers them)."""
+        keep = set(assigned)
+        for partition in list(self.partitions):
+            if partition not in keep:
+                del self.partitions[partition]
+
+    async def recover(self, partition: int) -> list[PricedRecord]:
+        """Take over a partition: its checkpoint, then the events stored after it. Returns
+        those events; the caller applies them like a batch (and checks budgets)."""
+        loaded = await load_checkpoint(self.sink.store, self.settings.consumer_group, partition, self.layout)
+        if loaded is None:
+            self.partitions[partition] = PartitionState(partition)
+            return []
+        state, saved_at = loaded
+        self.partitions[partition] = state
+        tail = await stored_after(self.sink.store, partition, state.offset, saved_at)
+        self.recovered_events += len(tail)
+        log.info("partition %d: checkpoint at offset %d (%d windows, %d budget periods), %d events after it",
+                 partition, state.offset, len(state.windows), len(state.spend), len(tail))
+        return tail
+
+    # --- per batch ------------------------------------------------------------------------
+    def watermark(self, state: PartitionState) -> datetime:
+        idle = self.clock() - self.settings.grace
+        return max(state.max_event_time, idle) if state.max_event_time else idle
+
+    def is_closed(self, start: datetime, watermark: datetime) -> bool:
+        return watermark >= window_end(start, self.settings.size_seconds) + self.settings.grace
+
+    async def apply(self, records: Sequence[PricedRecord]) -> list[BudgetTouch]:
+        """Add new (deduplicated, stored) events to the windows and budget periods."""
+        size, dims, max_groups = self.settings.size_seconds, self.settings.dimensions, self.settings.max_groups
+        horizon = self.clock() + MAX_CLOCK_SKEW
+        missing_windows: dict[int, set[WindowKey]] = defaultdict(set)
+        missing_spend: dict[tuple[int, SpendKey], BudgetTouch] = {}
+        touched: dict[SpendKey, BudgetTouch] = {}
+        bounds: dict[tuple[str, str, str], tuple[datetime, datetime]] = {}
+        for record in sorted(records, key=lambda r: (r.event.occurred_at, r.event.event_id)):
+            event, partition = record.event, record.source.partition
+            state = self.partitions.get(partition)
+            if state is None:
+                state = self.partitions[partition] = PartitionState(partition)
+            state.changed = True
+            occurred = event.occurred_at
+            if occurred <= horizon and (state.max_event_time is None or occurred > state.max_event_time):
+                state.max_event_time = occurred
+            key = (event.tenant_id, window_start(occurred, size))
+            window = state.windows.get(key)
+            if window is None:
+                missing_windows[partition].add(key)
+            elif key not in missing_windows[partition]:
+                add_event(window, event, dims, max_groups)
+                state.dirty.add(key)
+            for budget in self.registry.for_tenant(event.tenant_id):
+                if in_scope(budget, event):
+                    self._add_spend(state, budget, event, bounds, touched, missing_spend)
+        for partition, window_keys in missing_windows.items():
+            await self._load_windows(self.partitions[partition], window_keys)
+        for (partition, spend_at), touch in missing_spend.items():
+            await self._seed_spend(self.partitions[partition], spend_at, touch)
+        return sorted(touched.values(), key=lambda t: (t.period_start, t.budget.id))
+
+    def _add_spend(
+        self, state: PartitionState, budget: Budget, event: PricedUsageEvent,
+        bounds: dict[tuple[str, str, str], tuple[datetime, datetime]], touched: dict[SpendKey, BudgetTouch],
+        missing: dict[tuple[int, SpendKey], BudgetTouch],
+    ) -> None:  # fmt: skip
+        zone = (budget.id, budget.period.value, budget.timezone)
+        cached = bounds.get(zone)
+        if cached is None or not cached[0] <= event.occurred_at < cached[1]:
+            cached = bounds[zone] = period_bounds(event.occurred_at, budget.period, budget.timezone)
+        start, end = cached
+        key = spend_key(budget, start)
+        touch = touched.get(key)
+        if touch is None:
+            touch = touched[key] = BudgetTouch(budget, start, end)
+        touch.contributions.append(Contribution(event.event_id, event.occurred_at, event.total_cost or 0))  # type: ignore[arg-type]
+        entry = state.spend.get(key)
+        if entry is None:
+            missing[(state.partition, key)] = touch
+        elif (state.partition, key) not in missing:
+            entry.add(event)
+
+    async def _load_windows(self, state: PartitionState, keys: set[WindowKey]) -> None:
+        s = self.settings
+        loaded = await retry_until_done(
+            partial(load_windows, self.sink, sorted(keys), s.size_seconds, s.dimensions, s.max_groups),
+            "loading windows from the store", self.sink.max_backoff,
+        )
+        state.windows.update(loaded)
+        state.dirty.update(loaded)
+        self.windows_loaded += len(loaded)
+
+    async def _seed_spend(self, state: PartitionState, key: SpendKey, touch: BudgetTouch) -> None:
+        stored = await retry_until_done(
+            partial(period_spend, self.sink.store, touch.budget, touch.period_start, touch.period_end, state.partition),
+            "reading a budget's spend from the store", self.sink.max_backoff,
+        )
+        state.spend[key] = RunningSpend(
+            touch.period_end, stored.spend, stored.unpriced_by_model, stored.latest_event_at
+        )
+        self.spend_seeded += 1
+
+    def advance(self, offsets: dict[int, int]) -> None:
+        """The messages up to these offsets are done (stored, applied or dead-lettered)."""
+        for partition, offset in offsets.items():
+            state = self.partitions.get(partition)
+            if state is None:
+                state = self.partitions[partition] = PartitionState(partition)
+            if offset > state.offset:
+                state.offset = offset
+                state.changed = True
+
+    def spend(self, budget: Budget, period_start: datetime) -> RunningSpend | None:
+        key = spend_key(budget, period_start)
+        return merged({p: s.spend[key] for p, s in self.partitions.items() if key in s.spend})
+
+    def spend_of(self, touch: BudgetTouch) -> PeriodSpend:
+        """The running spend of a touched budget period over the partitions held here."""
+        running = self.spend(touch.budget, touch.period_start)
+        if running is None:
+            return PeriodSpend(touch.period_start, touch.period_end, Decimal(0), {}, None)
+        return running.as_period_spend(touch.period_start)
+
+    # --- emitting windows -------------------------------------------------------------------
+    def take_emissions(self) -> list[WindowAggregate]:
+        """Rows of every window changed since its last emission or closed by its partition's
+        watermark; closed windows leave the state (a late event loads them back)."""
+        now, size = self.clock(), self.settings.size_seconds
+        out: list[WindowAggregate] = []
+        for state in self.partitions.values():
+            watermark = self.watermark(state)
+            for key in list(state.windows):
+                closed = self.is_closed(key[1], watermark)
+                if key not in state.dirty and not closed:
+                    continue
+                window = state.windows[key]
+                if closed:
+                    window.version += 1  # closing is a change of content (partial -> final)
+                    del state.windows[key]
+                out += aggregates(window, size, not closed, now)
+                state.changed = True
+            state.dirty.clear()
+        return out
+
+    async def emit(self) -> list[WindowAggregate]:
+        rows = self.take_emissions()
+        if rows:
+            await store_aggregates(self.sink, rows, self.settings.size_seconds)
+            await retry_until_done(partial(self.publish, rows), "publishing windows", self.sink.max_backoff)
+        self.passes += 1
+        self.emitted += len(rows)
+        return rows
+
+    # --- checkpoints ------------------------------------------------------------------------
+    def prune(self) -> None:
+        cutoff = self.clock() - SPEND_RETENTION
+        for state in self.partitions.values():
+            for key in [k for k, v in state.spend.items() if v.period_end < cutoff]:
+                del state.spend[key]
+                state.changed = True
+
+    async def checkpoint(self, monotonic_now: float, force: bool = False) -> int:
+        if not force and monotonic_now - self.last_checkpoint < self.checkpoint_interval:
+            return 0
+        self.last_checkpoint = monotonic_now
+        self.prune()
+        changed = [state for state in self.partitions.values() if state.changed]
+        if not changed:
+            return 0
+        await save_checkpoints(self.sink, self.settings.consumer_group, changed, self.layout, self.clock())
+        for state in changed:
+            state.changed = False
+        self.checkpoints += 1
+        return len(changed)
+
+    # --- what reconciliation reads ----------------------------------------------------------
+    def resident_windows(self) -> dict[WindowKey, Window]:
+        return {key: window for state in self.partitions.values() for key, window in state.windows.items()}
