@@ -27,13 +27,16 @@ from typing import TYPE_CHECKING, Any
 import faust
 
 from schemas import DeadLetter
-from stream.dedup import DedupResult
+from stream.budgets.running import BudgetTouch
+from stream.dedup import DedupResult, EventIds
 from stream.dedup.fingerprint import fingerprint
 from stream.ingest.decode import SourceMessage
 from stream.ingest.pipeline import IngestResult, process_messages
 from stream.ingest.records import PricedRecord
 from stream.pricing import PriceBook
 from stream.retry import retry_until_done
+from stream.sinks.clickhouse import ClickHouseSink
+from stream.state.held import StreamState
 
 if TYPE_CHECKING:
     from stream.worker.app import Worker
@@ -117,19 +120,39 @@ def last_offsets(messages: Sequence[SourceMessage]) -> dict[int, int]:
     return offsets
 
 
+async def store_and_apply(
+    sink: ClickHouseSink, ids: EventIds, state: StreamState, priced: Sequence[PricedRecord],
+    dead: Sequence[DeadLetter], offsets: dict[int, int],
+) -> tuple[DedupResult, list[BudgetTouch]]:  # fmt: skip
+    """Steps 2 to 4 of a batch (see the module text), up to the budget check; with the
+    state lock held."""
+    dedup = await ids.split(priced)
+    await sink.store_batch(dedup.new, list(dead))
+    await ids.register(dedup)
+    touches = await state.apply(dedup.new)
+    state.advance(offsets)
+    return dedup, touches
+
+
+async def recover_partition(state: StreamState, ids: EventIds, partition: int) -> list[BudgetTouch]:
+    """Take over a partition: its checkpoint, then the events stored after it, applied
+    like a batch (their ids registered, in case a worker died between storing them and
+    registering them). Returns the budget periods they touched; with the state lock held."""
+    tail = await state.recover(partition)
+    if not tail:
+        return []
+    await ids.register(DedupResult(new=list(tail), new_fingerprints=[fingerprint(r) for r in tail]))
+    return await state.apply(tail)
+
+
 async def take_over(worker: "Worker", partitions: Sequence[int]) -> None:
-    """Recover partitions this worker does not hold yet: checkpoint, then the events
-    stored after it, applied like a batch (their ids registered, budgets checked).
-    Called with the state lock held."""
-    state, ids, budgets, settings = worker.state, worker.ids, worker.budgets, worker.settings
+    """Recover the partitions this worker does not hold yet and check the budgets their
+    stored tail touched (a worker killed before checking them left that undone)."""
+    state, budgets, settings = worker.state, worker.budgets, worker.settings
     for partition in partitions:
         if partition in state.partitions:
             continue
-        tail = await state.recover(partition)
-        if not tail:
-            continue
-        await ids.register(DedupResult(new=list(tail), new_fingerprints=[fingerprint(r) for r in tail]))
-        touches = await state.apply(tail)
+        touches = await recover_partition(state, worker.ids, partition)
         await retry_until_done(partial(budgets.check, touches, state.spend_of), "budget check after recovery",
                                settings.insert_retry_max_backoff)
 
@@ -166,11 +189,7 @@ def register_ingest_agent(worker: "Worker") -> None:
             offsets = last_offsets(messages)
             async with state.lock:
                 await take_over(worker, sorted(offsets))
-                dedup = await ids.split(result.priced)
-                await sink.store_batch(dedup.new, result.dead)
-                await ids.register(dedup)
-                touches = await state.apply(dedup.new)
-                state.advance(offsets)
+                dedup, touches = await store_and_apply(sink, ids, state, result.priced, result.dead, offsets)
                 await retry_until_done(partial(budgets.check, touches, state.spend_of), "budget check",
                                        settings.insert_retry_max_backoff)
             await retry_until_done(partial(publish, dedup.new, result.dead),

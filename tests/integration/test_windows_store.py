@@ -1,6 +1,7 @@
-"""Window aggregation against the real ClickHouse engine (chDB), driven pass by pass
-with a controlled clock: totals reconcile with events under duplicates, late events,
-cardinality limits and a crash between storing events and emitting their windows."""
+"""Windows and dedup against the real ClickHouse engine (chDB), driven batch by batch
+with a controlled clock, through the same steps as the ingest agent: totals reconcile
+with events under duplicates, re-stamped retries, late events, cardinality limits and a
+crash between storing events and emitting their windows."""
 
 import random
 from collections import defaultdict
@@ -10,13 +11,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from stream.windows.tracker import WindowSettings, WindowTracker
 
 from schemas import CostBreakdown, EventAttributes, PricedUsageEvent, TokenUsage, TrackingType
 from schemas.windows import WindowAggregate
+from stream.budgets.registry import BudgetRegistry
+from stream.dedup import DedupResult, EventIds
+from stream.ingest.agent import recover_partition, store_and_apply
 from stream.ingest.decode import SourceMessage
 from stream.ingest.records import PricedRecord
 from stream.sinks.clickhouse import ClickHouseSink
+from stream.state.held import StreamState, WindowSettings
 from stream.store.client import ClickHouseStore
 from stream.store.migrate import migrate
 
@@ -56,22 +60,29 @@ class Harness:
         self.clock = Clock(T0)
         self.published: list[WindowAggregate] = []
         self.max_groups = max_groups
-        self.tracker = self.new_tracker()
+        self.ids = EventIds(self.sink)
+        self.state = self.new_state()
+        self.offset = 0
 
-    def new_tracker(self) -> WindowTracker:
+    def new_state(self) -> StreamState:
         async def publish(aggregates: list[WindowAggregate]) -> None:
             self.published.extend(aggregates)
 
         settings = WindowSettings(size_seconds=60, grace=timedelta(minutes=5), dimensions=["feature"],
                                   max_groups=self.max_groups, consumer_group="test")
-        return WindowTracker(settings, self.sink, publish, clock=self.clock)
+        return StreamState(settings, self.sink, BudgetRegistry([]), publish, clock=self.clock)
 
-    async def ingest(self, events: list[PricedUsageEvent], note: bool = True) -> None:
-        records = [PricedRecord(e, SourceMessage(b"", None, "raw", 0, n)) for n, e in enumerate(events)]
-        self.tracker.begin_batch(datetime.now(UTC))
-        await self.sink.store_batch(records, [])
-        if note:
-            self.tracker.note(events)
+    async def ingest(self, events: list[PricedUsageEvent]) -> DedupResult:
+        """One batch from partition 0, at the next offsets."""
+        records = [PricedRecord(e, SourceMessage(b"", None, "raw", 0, self.offset + n)) for n, e in enumerate(events)]
+        self.offset += len(events)
+        dedup, _ = await store_and_apply(self.sink, self.ids, self.state, records, [], {0: self.offset - 1})
+        return dedup
+
+    async def redeliver(self, events: list[PricedUsageEvent], first_offset: int) -> DedupResult:
+        records = [PricedRecord(e, SourceMessage(b"", None, "raw", 0, first_offset + n)) for n, e in enumerate(events)]
+        dedup, _ = await store_and_apply(self.sink, self.ids, self.state, records, [], {0: first_offset})
+        return dedup
 
     def totals(self, table: str, tenant: str) -> tuple[Decimal, int]:
         column = "requests" if table != "usage_events" else "1"
@@ -108,12 +119,13 @@ async def test_windows_reconcile_with_events_through_duplicates_late_events_and_
                      rng.choice(["chat", "search", "summarize"]))
         for n in range(400)
     ]
-    duplicates = rng.sample(events, 60)
+    duplicates = rng.sample(events[:200], 60)
     await h.ingest(events[:200])
-    await h.ingest(duplicates + events[200:])  # a producer resending, and a redelivery
+    second = await h.ingest(duplicates + events[200:])  # a producer resending, and a redelivery
+    assert len(second.new) == 200 and second.repeated == 60 and not second.conflicts
     h.clock.now = T0 + timedelta(minutes=3)
-    first = await h.tracker.run_pass([0])
-    assert first and all(a.partial for a in first if a.window_start >= T0 + timedelta(minutes=0))
+    first = await h.state.emit()
+    assert first and all(a.partial for a in first)
     expected = expected_totals(events)
     for tenant, totals in expected.items():
         assert h.totals("usage_windows", tenant) == totals
@@ -121,29 +133,36 @@ async def test_windows_reconcile_with_events_through_duplicates_late_events_and_
 
     # Time passes beyond end + grace: windows close without new events, state empties.
     h.clock.now = T0 + timedelta(minutes=20)
-    closed = await h.tracker.run_pass([0])
+    closed = await h.state.emit()
     assert closed and not any(a.partial for a in closed)
-    assert h.tracker.open_windows == set()
-    assert h.tracker.dirty == set()
+    assert h.state.resident_windows() == {}
 
-    # A late event for a closed window: stored, and its window is re-emitted, higher version.
+    # A late event for a closed window: stored, its window loaded from the store and
+    # emitted again with a higher version, holding every event once.
     late = priced_event(random.Random(5), "late-1", "acme", T0 + timedelta(seconds=30), "chat")
     late = late.model_copy(update={"total_cost": Decimal("1.5"), "priced": True,
                                    "token_cost": CostBreakdown(input=Decimal("1.5"), total=Decimal("1.5"))})
     await h.ingest([late])
-    corrected = await h.tracker.run_pass([0])
+    corrected = await h.state.emit()
     assert {a.window_start for a in corrected} == {T0}
-    assert min(a.version for a in corrected) > max(a.version for a in closed)
+    assert min(a.version for a in corrected) > max(
+        a.version for a in closed if (a.tenant_id, a.window_start) == ("acme", T0))
     expected = expected_totals([*events, late])
     assert h.totals("usage_windows", "acme") == expected["acme"]
 
-    # Crash: events stored and committed, but the worker dies before their windows are emitted.
+    # A checkpoint, then a batch stored and applied; the worker dies before emitting it.
+    await h.state.checkpoint(0.0, force=True)
     crashed = [priced_event(rng, f"c{n}", "globex", T0 + timedelta(minutes=30, seconds=n), "chat")
                for n in range(25)]
-    await h.ingest(crashed, note=False)
-    h.tracker = h.new_tracker()
-    await h.tracker.recover([0])
-    await h.tracker.run_pass([0])
+    crash_offset = h.offset
+    await h.ingest(crashed)
+    h.state = h.new_state()
+    await recover_partition(h.state, h.ids, 0)
+    assert h.state.recovered_events == 25  # the tail after the checkpoint, nothing older
+    # the uncommitted batch is delivered again: every event is a repeat, nothing counts twice
+    again = await h.redeliver(crashed, crash_offset)
+    assert not again.new and again.repeated == 25
+    await h.state.emit()
     expected = expected_totals([*events, late, *crashed])
     assert h.totals("usage_windows", "globex") == expected["globex"]
 
@@ -153,14 +172,33 @@ async def test_windows_reconcile_with_events_through_duplicates_late_events_and_
         assert h.totals("usage_rollup_day", tenant) == (cost, count)
 
 
+async def test_a_retry_with_a_restamped_time_counts_once_and_is_recorded(h: Harness) -> None:
+    rng = random.Random(8)
+    first = priced_event(rng, "retry-1", "acme", T0 + timedelta(seconds=10), "chat")
+    await h.ingest([first])
+    # the producer's retry: same event_id, a new occurred_at in the next minute
+    retry = first.model_copy(update={"occurred_at": T0 + timedelta(minutes=1, seconds=5)})
+    result = await h.ingest([retry])
+    assert not result.new and [c.differing for c in result.conflicts] == [["occurred_at"]]
+    await h.state.emit()
+    assert h.totals("usage_events", "acme") == (first.total_cost or Decimal(0), 1)
+    assert h.totals("usage_windows", "acme") == (first.total_cost or Decimal(0), 1)
+    recorded = h.store.query_sync("SELECT event_id, differing FROM duplicate_events FINAL").result_rows
+    assert recorded == [("retry-1", ["occurred_at"])]
+    # the same event in two batches, field order aside, is a plain repeat
+    assert (await h.ingest([first])).repeated == 1
+
+
 async def test_groups_beyond_the_limit_fold_into_other_without_losing_money(h: Harness) -> None:
     rng = random.Random(3)
     h.max_groups = 3
-    h.tracker = h.new_tracker()
+    h.state = h.new_state()
     events = [priced_event(rng, f"g{n}", "noisy", T0 + timedelta(seconds=n % 50), f"feature-{n % 9}")
               for n in range(90)]
-    await h.ingest(events)
-    emitted = await h.tracker.run_pass([0])
-    assert len({a.group_key for a in emitted}) == 3
+    await h.ingest(events[:10])  # the window is loaded from the store, then updated per event
+    await h.ingest(events[10:])
+    emitted = await h.state.emit()
+    assert len({a.group_key for a in emitted}) <= 3
     assert "other" in {a.dimensions["feature"] for a in emitted}
+    assert {(a.provider, a.model) for a in emitted} == {("openai", "gpt-4o")}  # folding keeps them
     assert h.totals("usage_windows", "noisy") == expected_totals(events)["noisy"]
