@@ -67,6 +67,9 @@ class Stack:
             "COSTREAM_TOPIC_PARTITIONS": "4",
             "COSTREAM_INSERT_BATCH_WAIT": "0.2",
             "COSTREAM_LOG_LEVEL": "INFO",
+            # reconciliation only when a test asks for it, so what it finds is what the
+            # worker held, not something a periodic pass already repaired
+            "COSTREAM_RECONCILE_INTERVAL": "1h",
         }
         if clickhouse_url:
             self.env["COSTREAM_CLICKHOUSE_URL"] = clickhouse_url
@@ -141,6 +144,16 @@ class Stack:
     def query(self, sql: str, **parameters: Any) -> list[dict[str, Any]]:
         answer = self.http("/v1/query", {"sql": sql, "parameters": parameters})
         return [dict(zip(answer["columns"], row, strict=True)) for row in answer["rows"]]
+
+    def reconcile(self) -> dict[str, Any]:
+        """A reconciliation pass of the worker's state with the store, now."""
+        report: dict[str, Any] = self.http("/v1/reconcile")
+        return report
+
+    def assert_no_drift(self) -> None:
+        """The worker's held windows and budget spend equal what the store says."""
+        report = self.reconcile()
+        assert report["clean"], f"worker state drifted from the store: {report}"
 
     def stats(self) -> dict[str, int]:
         stats: dict[str, int] = self.http("/v1/stats")

@@ -164,20 +164,12 @@ def register_ingest_agent(worker: "Worker") -> None:
     priced_topic, dlq_topic = settings.topic_priced, settings.topic_dlq
 
     async def publish(records: Sequence[PricedRecord], dead: Sequence[DeadLetter]) -> None:
-        # Straight to the producer: a Faust topic.send per event costs more than pricing it.
-        producer = app.producer
-        pending = [
-            await producer.send(priced_topic, record.event.tenant_id.encode(),
-                                record.event.model_dump_json().encode(), None, None, None)
-            for record in records
-        ]
-        pending += [
-            await producer.send(dlq_topic, (letter.tenant_id or "").encode() or None,
-                                dead_letter_payload(letter), None, None, None)
-            for letter in dead
-        ]
-        if pending:
-            await asyncio.gather(*pending)
+        await worker.publisher.publish(
+            priced_topic, [(r.event.tenant_id.encode(), r.event.model_dump_json().encode()) for r in records]
+        )
+        await worker.publisher.publish(
+            dlq_topic, [((letter.tenant_id or "").encode() or None, dead_letter_payload(letter)) for letter in dead]
+        )
 
     @app.agent(topics["raw"], name="costream.ingest")
     async def ingest(stream: faust.StreamT[bytes]) -> None:

@@ -12,12 +12,14 @@ from pydantic import BaseModel
 from schemas.budgets import BudgetBreach, BudgetStatus
 from schemas.windows import WindowAggregate
 from stream.broker.client import ssl_context
+from stream.broker.publisher import BatchPublisher
 from stream.budgets.enforcer import BudgetEnforcer
 from stream.budgets.registry import BudgetRegistry
 from stream.config import Settings
 from stream.dedup import EventIds
 from stream.ingest.agent import IngestCounters
 from stream.pricing import PriceBook
+from stream.reconcile import ReconcileReport, reconcile
 from stream.sinks.clickhouse import ClickHouseSink, fault_while_file_exists
 from stream.state.held import StreamState, WindowSettings
 from stream.store.client import ClickHouseStore
@@ -33,12 +35,27 @@ class Worker:
     sink: ClickHouseSink
     book: PriceBook
     """The price book in force; replaced whole when the overrides file changes."""
+    publisher: BatchPublisher
+    """Priced events and dead letters, with aiokafka's batch API."""
     state: StreamState
     """Open windows and running budget spend of the partitions this worker owns."""
     ids: EventIds
     budgets: BudgetEnforcer
     topics: dict[str, faust.TopicT]
     counters: IngestCounters = field(default_factory=IngestCounters)
+    reconciled: ReconcileReport | None = None
+    """The last reconciliation pass (periodic or asked through the API)."""
+    reconcile_passes: int = 0
+
+    async def reconcile(self, repair: bool = True) -> ReconcileReport:
+        async with self.state.lock:
+            report = await reconcile(self.state, repair)
+        self.reconciled = report
+        self.reconcile_passes += 1
+        if not report.clean:
+            log.warning("reconciliation: %d windows and %d budget periods drifted from the store (%s USD)%s",
+                        len(report.windows), len(report.budgets), report.drift_usd, ", repaired" if repair else "")
+        return report
 
 
 def broker_credentials(settings: Settings) -> Any:
@@ -125,6 +142,8 @@ def build_worker(settings: Settings, store: ClickHouseStore, book: PriceBook, re
         await send_all(topics["budget_status"], [(status.budget_id, status)])
 
     budgets = BudgetEnforcer(registry, sink, publish_breach, publish_status)
-    worker = Worker(app, settings, store, sink, book, state, EventIds(sink), budgets, topics)
+    publisher = BatchPublisher(settings)
+    app.add_dependency(publisher)  # started and stopped with the app
+    worker = Worker(app, settings, store, sink, book, publisher, state, EventIds(sink), budgets, topics)
     return worker
 

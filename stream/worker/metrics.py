@@ -95,6 +95,17 @@ class WorkerCollector(Collector):
         yield GaugeMetricFamily("costream_open_windows", "Windows still open for late events",
                                 value=len(worker.state.resident_windows()))
         yield GaugeMetricFamily("costream_budgets", "Budgets in force", value=len(worker.budgets.registry))
+        yield CounterMetricFamily("costream_reconcile_passes", "Reconciliation passes of worker state with the store",
+                                  value=worker.reconcile_passes)
+        last = worker.reconciled
+        yield GaugeMetricFamily("costream_reconcile_drift_usd",
+                                "Absolute cost drift of held state from the store at the last reconciliation",
+                                value=float(last.drift_usd) if last else 0.0)
+        drifted = GaugeMetricFamily("costream_reconcile_drifted", "Windows and budget periods that drifted at the "
+                                    "last reconciliation (repaired)", labels=["kind"])
+        drifted.add_metric(["window"], len(last.windows) if last else 0)
+        drifted.add_metric(["budget_period"], len(last.budgets) if last else 0)
+        yield drifted
 
 
 class WorkerMetrics:

@@ -114,6 +114,18 @@ def register_pages(worker: Worker, auth: Authenticator) -> None:
 
             return await guarded(self, request, handle, admin=True)
 
+    @app.page("/v1/reconcile")
+    class ReconcileView(View):
+        """Run a reconciliation pass now: drift per tenant and budget (repaired unless
+        ``repair=false``)."""
+
+        async def get(self, request: Request) -> Response:
+            async def handle(_: Principal) -> Any:
+                repair = request.query.get("repair", "true").lower() not in ("false", "0", "no")
+                return (await worker.reconcile(repair)).as_json()
+
+            return await guarded(self, request, handle, admin=True)
+
     @app.page("/v1/budgets")
     class BudgetsView(View):
         async def get(self, request: Request) -> Response:

@@ -25,7 +25,12 @@ from stream.store.migrate import migrate
 from stream.web.auth import Authenticator, is_loopback, load_tokens
 from stream.worker.app import Worker, build_worker
 from stream.worker.pages import register_pages
-from stream.worker.tasks import register_budget_tasks, register_price_reload, register_window_timer
+from stream.worker.tasks import (
+    register_budget_tasks,
+    register_price_reload,
+    register_reconciliation,
+    register_window_timer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +55,7 @@ def create_worker(
     worker = build_worker(settings, store, book, registry)
     register_ingest_agent(worker)
     register_window_timer(worker)
+    register_reconciliation(worker)
     register_budget_tasks(worker)
     register_price_reload(worker)
     register_pages(worker, auth)

@@ -43,6 +43,19 @@ def register_window_timer(worker: Worker) -> None:
             log.exception("window pass failed; the changed windows are kept for the next pass")
 
 
+def register_reconciliation(worker: Worker) -> None:
+    """Compare held state with the store now and then; drift is repaired and reported."""
+
+    @worker.app.timer(worker.settings.reconcile_interval, name="costream.reconcile")  # type: ignore[untyped-decorator]
+    async def reconcile_state() -> None:
+        if assigned_partitions(worker) is None:
+            return
+        try:
+            await worker.reconcile()
+        except Exception:
+            log.exception("reconciliation failed; it runs again at the next interval")
+
+
 def register_budget_tasks(worker: Worker) -> None:
     """Learn the breaches already published, then follow budget definitions; budget checks
     wait until both are known."""

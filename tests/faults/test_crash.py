@@ -1,12 +1,15 @@
-"""SIGKILL the worker three times while 200,000 events flow: afterwards every total and
-budget equals what is computed here, no row is missing or doubled, each breach fired once."""
+"""SIGKILL the worker three times while events flow (200,000 in envelopes of 100, and
+40,000 single-event messages): afterwards every total and budget equals what is computed
+here, no row is missing or doubled, each breach fired once and in threshold order, a retry
+with a re-stamped occurred_at counts once, and the worker's state has no drift from the
+store."""
 
 import json
 import signal
 import threading
 import uuid
 from collections import Counter, defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import orjson
@@ -18,25 +21,38 @@ from tests.stack import Stack, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-EVENTS = 200_000
-ENVELOPE = 100
 TENANTS = 4
 
 
-def test_three_sigkills_mid_stream_lose_nothing_and_count_nothing_twice(stack: Stack) -> None:
+@pytest.mark.parametrize(("total", "envelope"), [(200_000, 100), (40_000, 1)], ids=["envelopes", "single"])
+def test_three_sigkills_mid_stream_lose_nothing_and_count_nothing_twice(
+    stack: Stack, total: int, envelope: int
+) -> None:
     nonce = uuid.uuid4().hex[:8]
     tenants = [f"crash-{nonce}-{n}" for n in range(TENANTS)]
     at = datetime.now(UTC)
     expected: dict[str, Decimal] = defaultdict(Decimal)
     envelopes: list[tuple[bytes, bytes]] = []
-    for start in range(0, EVENTS, ENVELOPE):
-        tenant = tenants[(start // ENVELOPE) % TENANTS]
+    for start in range(0, total, envelope):
+        tenant = tenants[(start // envelope) % TENANTS]
         batch = [canonical_event(f"{nonce}-{n}", tenant, at, 1000 + n % 5000, 100 + n % 300, cached=n % 3 * 100)
-                 for n in range(start, start + ENVELOPE)]
+                 for n in range(start, start + envelope)]
         for e in batch:
             u = e["usage"]
             expected[tenant] += gpt_4o_mini_cost(u["input_tokens"], u["cache_read_tokens"], u["output_tokens"])
-        envelopes.append((tenant.encode(), orjson.dumps({"events": batch})))
+        if envelope == 1:
+            envelopes.append((tenant.encode(), orjson.dumps(batch[0])))
+        else:
+            envelopes.append((tenant.encode(), orjson.dumps({"events": batch})))
+    # Mid-stream, a producer retries 50 events it already sent, re-stamping occurred_at
+    # (30 s later) and with its fields in another order: they must count once, as first sent.
+    retries = [dict(reversed(list({**e, "occurred_at": (at + timedelta(seconds=30)).isoformat()}.items())))
+               for e in (canonical_event(f"{nonce}-{n}", tenants[0], at, 1000 + n % 5000, 100 + n % 300,
+                                         cached=n % 3 * 100) for n in range(50))]
+    retry_messages = [(tenants[0].encode(), orjson.dumps(r)) for r in retries] if envelope == 1 else [
+        (tenants[0].encode(), orjson.dumps({"events": retries}))]
+    middle = len(envelopes) // 2
+    envelopes[middle:middle] = retry_messages
     # each tenant's monthly budget is crossed at 50%, 80% and 100% along the way
     for tenant in tenants:
         set_budget(stack, f"{tenant}-month", tenant, "month", str((expected[tenant] * Decimal("0.9")).quantize(
@@ -46,7 +62,8 @@ def test_three_sigkills_mid_stream_lose_nothing_and_count_nothing_twice(stack: S
     publisher.start()
     for kill in range(3):
         baseline = stack.stats()["events_priced"]
-        wait_until(lambda baseline=baseline: stack.stats()["events_priced"] >= baseline + 15_000, 180,
+        step = total * 3 // 40  # 15,000 of 200,000
+        wait_until(lambda baseline=baseline, step=step: stack.stats()["events_priced"] >= baseline + step, 180,
                    what=f"progress before kill {kill + 1}")
         stack.stop_worker(signal.SIGKILL)
         stack.start_worker()
@@ -60,11 +77,11 @@ def test_three_sigkills_mid_stream_lose_nothing_and_count_nothing_twice(stack: S
         )
         return {r["tenant_id"]: (int(r["n"]), Decimal(r["cost"])) for r in rows}
 
-    want = {t: (EVENTS // TENANTS, expected[t]) for t in tenants}
+    want = {t: (total // TENANTS, expected[t]) for t in tenants}
     wait_until(lambda: totals() == want, 300, interval=2, what="every event stored exactly once")
     ids = stack.query("SELECT count() AS n, uniqExact(event_id) AS ids FROM usage_events FINAL "
                       "WHERE tenant_id IN {t:Array(String)}", t=tenants)[0]
-    assert ids["n"] == ids["ids"] == EVENTS
+    assert ids["n"] == ids["ids"] == total
 
     for tenant in tenants:
         wait_until(lambda tenant=tenant: Decimal(stack.query(
@@ -80,6 +97,10 @@ def test_three_sigkills_mid_stream_lose_nothing_and_count_nothing_twice(stack: S
         percents = [Decimal(b["threshold_percent"]) for b in ours if b["tenant_id"] == tenant]
         assert percents == [50, 80, 100]
 
+    conflicts = stack.query("SELECT uniqExact(event_id) AS n, groupUniqArrayArray(differing) AS fields "
+                            "FROM duplicate_events FINAL WHERE tenant_id = {t:String}", t=tenants[0])[0]
+    assert conflicts["n"] == 50 and conflicts["fields"] == ["occurred_at"]
+
     statuses = {}
     for _, value in stack.read_topic(stack.settings.topic_budget_status):
         status = json.loads(value)
@@ -87,3 +108,4 @@ def test_three_sigkills_mid_stream_lose_nothing_and_count_nothing_twice(stack: S
             statuses[status["budget_id"]] = status
     for tenant in tenants:
         assert Decimal(statuses[f"{tenant}-month"]["spend_usd"]) == expected[tenant]
+    stack.assert_no_drift()

@@ -44,3 +44,4 @@ def test_lag_grows_then_drains_and_memory_stays_bounded(stack: Stack) -> None:
     assert max(rss) < max(2 * rss_before, 2_500), (rss_before, max(rss))
     wait_until(lambda: stack.query("SELECT count() AS n FROM usage_events FINAL WHERE tenant_id = {t:String}",
                                    t=tenant)[0]["n"] == EVENTS, 60, what="every event stored once")
+    stack.assert_no_drift()

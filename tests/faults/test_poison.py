@@ -93,3 +93,4 @@ def test_malformed_input_is_dead_lettered_with_reasons_and_nothing_is_lost(stack
     assert len(rows) >= len(poison) and all(reason.strip() for reason in reasons)
     letters = [orjson.loads(value) for _, value in stack.read_topic(stack.settings.topic_dlq)]
     assert len(letters) >= len(poison) and all(letter["error"] and letter["original_b64"] for letter in letters)
+    stack.assert_no_drift()

@@ -50,3 +50,4 @@ def test_store_outage_applies_backpressure_and_loses_nothing(stack: Stack) -> No
                        "WHERE tenant_id = {t:String}", t=tenant)[0]
     assert rows["n"] == rows["ids"] == len(events)
     wait_until(lambda: committed_offsets(stack) != before, 30, what="offsets to advance once stored")
+    stack.assert_no_drift()
