@@ -88,3 +88,20 @@ def test_cli_errors_say_what_to_do_without_a_traceback(stack: Stack, tmp_path: P
     )
     assert unreachable.returncode == 2
     assert "cannot reach Kafka" in unreachable.stderr and "Traceback" not in unreachable.stderr
+
+
+def test_reconcile_reports_no_drift_from_a_running_worker(stack: Stack) -> None:
+    table = costream(stack, "reconcile")
+    assert table.returncode == 0, table.stderr
+    assert "no drift" in table.stdout
+    answer = costream(stack, "reconcile", "--format", "json", "--no-repair")
+    assert answer.returncode == 0, answer.stderr
+    report = json.loads(answer.stdout)
+    assert report["clean"] is True and report["repaired"] is False and report["drift_usd"] == "0"
+
+
+def test_reconcile_without_a_worker_says_how_to_start_one(stack: Stack) -> None:
+    env = {**stack.env, "COSTREAM_HTTP_PORT": "9"}  # nothing listens there
+    result = subprocess.run([sys.executable, "-m", "stream.cli.main", "reconcile"], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "no worker answers" in result.stderr and "Traceback" not in result.stderr

@@ -202,3 +202,34 @@ async def test_groups_beyond_the_limit_fold_into_other_without_losing_money(h: H
     assert "other" in {a.dimensions["feature"] for a in emitted}
     assert {(a.provider, a.model) for a in emitted} == {("openai", "gpt-4o")}  # folding keeps them
     assert h.totals("usage_windows", "noisy") == expected_totals(events)["noisy"]
+
+
+async def test_reconciliation_finds_and_repairs_what_the_state_missed(h: Harness) -> None:
+    from schemas.budgets import Budget
+    from stream.reconcile import reconcile
+
+    budget = Budget(id="acme-day", tenant_id="acme", period="day", limit_usd=Decimal(1000))
+    h.state.registry.put(budget)
+    rng = random.Random(21)
+    events = [priced_event(rng, f"r{n}", "acme", T0 + timedelta(seconds=n), "chat") for n in range(20)]
+    await h.ingest(events[:10])
+    await h.ingest(events[10:])
+    clean = await reconcile(h.state)
+    assert clean.clean and clean.windows_checked == 1 and clean.budget_periods_checked == 1
+
+    # another writer stores an event of the same window and day behind the worker's back
+    stray = priced_event(rng, "stray", "acme", T0 + timedelta(seconds=40), "chat")
+    stray = stray.model_copy(update={"total_cost": Decimal("2.25"), "priced": True,
+                                     "token_cost": CostBreakdown(input=Decimal("2.25"), total=Decimal("2.25"))})
+    await h.sink.store_batch([PricedRecord(stray, SourceMessage(b"", None, "raw", 0, 999))], [])
+    found = await reconcile(h.state)
+    assert [(w.tenant_id, w.window_start) for w in found.windows] == [("acme", T0)]
+    assert found.windows[0].measures["requests"] == (20, 21)
+    assert found.windows[0].cost_drift == Decimal("-2.25")
+    assert [(b.budget_id, b.spend_drift) for b in found.budgets] == [("acme-day", Decimal("-2.25"))]
+    assert found.drift_usd == Decimal("4.50")
+    assert found.by_tenant()["acme"]["budget_periods"] == 1
+    # repaired: the store's figures are held now, and emitted
+    assert (await reconcile(h.state)).clean
+    await h.state.emit()
+    assert h.totals("usage_windows", "acme") == expected_totals([*events, stray])["acme"]
