@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.usage import MAX_TOKENS_PER_EVENT, TokenUsage
+from schemas.wire import trusted
 from stream.canonical.errors import UsageError
 from stream.canonical.fields import Match, Path, check_count, dotted, match
 
@@ -173,7 +174,7 @@ def build_tokens(
     if cache_write_1h_tokens > cache_write_tokens:
         raise UsageError(where, f"1-hour cache writes ({cache_write_1h_tokens}) exceed cache writes "
                                 f"({cache_write_tokens})")
-    return TokenUsage(**{
+    return trusted(TokenUsage, {
         "input_tokens": input_tokens, "cache_read_tokens": cache_read_tokens, "cache_write_tokens": cache_write_tokens,
         "cache_write_1h_tokens": cache_write_1h_tokens, "output_tokens": output_tokens,
         "reasoning_tokens": reasoning_tokens, "input_audio_tokens": input_audio_tokens,

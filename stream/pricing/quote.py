@@ -18,12 +18,10 @@ from decimal import ROUND_HALF_EVEN, Decimal, getcontext, localcontext
 
 from schemas import CostBreakdown, TokenUsage
 from schemas.money import COST_QUANTUM, MONEY_CONTEXT
+from schemas.wire import trusted
 from stream.pricing.rates import CompiledRates
 
 _ZERO = Decimal(0)
-_FIELDS = frozenset(CostBreakdown.model_fields)
-_new = CostBreakdown.__new__
-_set = object.__setattr__
 _PLAIN_PRECISION = 28  # see CompiledRates.small
 
 
@@ -91,11 +89,6 @@ def cache_read_savings(rates: CompiledRates, tokens: TokenUsage, breakdown: Cost
 def _trusted_breakdown(values: dict[str, Decimal]) -> CostBreakdown:
     """A CostBreakdown without re-validation: every line above is non-negative, at most 18
     decimal places, and the total is their exact sum by construction; validating again
-    would cost more than the pricing itself. This is what ``model_construct`` does, minus
-    its per-field default handling (a test checks the result equals a validated one)."""
-    breakdown = _new(CostBreakdown)
-    _set(breakdown, "__dict__", values)
-    _set(breakdown, "__pydantic_fields_set__", _FIELDS)
-    _set(breakdown, "__pydantic_extra__", None)
-    _set(breakdown, "__pydantic_private__", None)
-    return breakdown
+    would cost more than the pricing itself (a test checks the result equals a validated
+    one)."""
+    return trusted(CostBreakdown, values)
