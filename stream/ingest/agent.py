@@ -20,6 +20,7 @@ import faust
 
 from schemas import DeadLetter
 from stream.ingest.decode import SourceMessage
+from stream.ingest.encode import encode_priced_event
 from stream.ingest.pipeline import IngestResult, process_messages
 from stream.retry import retry_until_done
 
@@ -79,7 +80,7 @@ def register_ingest_agent(worker: "Worker") -> None:
         producer = app.producer
         pending = [
             await producer.send(priced_topic, record.event.tenant_id.encode(),
-                                record.event.model_dump_json().encode(), None, None, None)
+                                encode_priced_event(record.event), None, None, None)
             for record in result.priced
         ]
         pending += [
