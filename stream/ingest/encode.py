@@ -32,7 +32,7 @@ def encode_priced_event(event: PricedUsageEvent) -> bytes:
     try:
         return _encode_priced(event)
     except orjson.JSONEncodeError:  # an integer beyond 64 bits, which pydantic writes as is
-        return event.model_dump_json().encode()
+        return PricedUsageEvent.model_validate(event, from_attributes=True).model_dump_json().encode()
 
 
 def _encode_priced(event: PricedUsageEvent) -> bytes:

@@ -2,9 +2,9 @@
 
 from datetime import datetime
 
-from schemas import EventAttributes, PricedUsageEvent, RawUsageEvent, TrackingType
+from schemas import PricedUsageEvent, RawUsageEvent, TrackingType
 from schemas.money import MONEY_CONTEXT
-from schemas.wire import RawEventStruct, as_model, trusted
+from schemas.wire import PricedEventStruct, RawEventStruct
 from stream.canonical import ExtractedUsage
 from stream.pricing.book import PriceBook
 
@@ -18,8 +18,10 @@ def price_event(
     prices the model) > unpriced (cost null, tokens kept). With both a reported cost and
     a token price, both are kept and their difference is the drift.
 
-    The event is built trusted (:func:`schemas.wire.trusted`): every part is validated already,
-    the event on decoding, tokens on extraction, costs by construction in the book."""
+    The event is a :data:`schemas.wire.PricedEventStruct`, built without validating it
+    again: every part is validated already, the event on decoding, tokens on
+    extraction, costs by construction in the book. It has every attribute of
+    PricedUsageEvent; encode it with stream.ingest.encode."""
     model = event.model or extracted.model
     quote = book.quote(event.provider, model, extracted.tokens, event.occurred_at, event.tenant_id) if model else None
     reported = event.provider_cost_usd if event.provider_cost_usd is not None else extracted.reported_cost_usd
@@ -33,7 +35,7 @@ def price_event(
     drift = (
         MONEY_CONTEXT.subtract(reported, token_cost.total) if reported is not None and token_cost is not None else None
     )
-    return trusted(PricedUsageEvent, dict(
+    return PricedEventStruct(
         event_id=event.event_id,
         tenant_id=event.tenant_id,
         occurred_at=event.occurred_at,
@@ -53,5 +55,5 @@ def price_event(
         price_source=quote.price_source if quote is not None else None,
         price_version=quote.price_version if quote is not None else None,
         currency="USD",
-        attributes=as_model(event.attributes, EventAttributes),
-    ))
+        attributes=event.attributes,
+    )

@@ -31,6 +31,11 @@ def decimals_as_values(document: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def as_model(event: PricedUsageEvent) -> PricedUsageEvent:
+    """The pipeline's trusted Struct, validated as the model (every constraint holds)."""
+    return PricedUsageEvent.model_validate(event, from_attributes=True)
+
+
 def priced_events() -> list[PricedUsageEvent]:
     stream = demo_events(random.Random(11))
     messages = [SourceMessage(orjson.dumps(next(stream)), None, "raw", 0, n) for n in range(300)]
@@ -46,16 +51,18 @@ def test_priced_events_encode_as_the_model_does_with_plain_decimals() -> None:
     for event in priced_events():
         ours = encode_priced_event(event)
         document = orjson.loads(ours)
-        theirs = orjson.loads(event.model_dump_json())
+        model = as_model(event)
+        assert encode_priced_event(model) == ours
+        theirs = orjson.loads(model.model_dump_json())
         assert list(document) == list(PricedUsageEvent.model_fields) == list(theirs)
         assert decimals_as_values(document) == decimals_as_values(theirs)
         assert "E" not in ours.decode().replace("openai", "")  # no exponent anywhere (ids are lower-case)
         validator.validate(document)
-        assert PricedUsageEvent.model_validate_json(ours) == event
+        assert PricedUsageEvent.model_validate_json(ours) == model
 
 
 def test_tiny_and_zero_scaled_amounts_are_written_without_an_exponent() -> None:
-    event = priced_events()[0]
+    event = as_model(priced_events()[0])
     tiny = event.model_copy(update={"total_cost": Decimal("8.40E-7"), "cache_savings_usd": Decimal("0E-18"),
                                     "cost_drift_usd": Decimal("-1E+2")})
     document = orjson.loads(encode_priced_event(tiny))
@@ -64,7 +71,7 @@ def test_tiny_and_zero_scaled_amounts_are_written_without_an_exponent() -> None:
 
 
 def test_datetimes_are_written_as_pydantic_writes_them() -> None:
-    event = priced_events()[0]
+    event = as_model(priced_events()[0])
     for moment in (datetime(2026, 1, 1, tzinfo=UTC),
                    datetime(2026, 1, 1, 0, 0, 0, 5, tzinfo=timezone(timedelta(hours=2))),
                    datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=-5, minutes=-30)))):
