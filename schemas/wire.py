@@ -25,7 +25,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from schemas.events import RawUsageEvent, UsageBatch
-from schemas.priced import PricedUsageEvent
+from schemas.priced import CostBreakdown, PricedUsageEvent
 from schemas.usage import TokenUsage, check_subsets
 
 Check = Callable[[Any], object]
@@ -65,7 +65,8 @@ def struct_for(
             fields.append((field_name, annotation, info.default))
         else:
             fields.append((field_name, annotation))  # type: ignore[arg-type]
-    namespace: dict[str, Any] = {}
+    # read-only properties of the model (TokenUsage.total_tokens) read the same fields
+    namespace: dict[str, Any] = {key: value for key, value in vars(model).items() if isinstance(value, property)}
     if checked and (checks or after is not None):
         stripped = tuple(field_name for field_name, check in checks if check is _unstripped)
         others = tuple((field_name, check) for field_name, check in checks if check is not _unstripped)
@@ -231,8 +232,14 @@ if TYPE_CHECKING:
     # are Structs as well (as_model turns one into its model).
     RawEventStruct = RawUsageEvent
     PricedEventStruct = PricedUsageEvent
+    TokensStruct = TokenUsage
+    CostStruct = CostBreakdown
 else:
     RawEventStruct = struct_for(RawUsageEvent)
+    TokensStruct = struct_for(TokenUsage, checked=False)
+    """Canonical tokens as extraction builds them, from counts it has checked."""
+    CostStruct = struct_for(CostBreakdown, checked=False)
+    """A cost breakdown as the price book builds it: exact by construction."""
     PricedEventStruct = struct_for(PricedUsageEvent, checked=False)
     """What the ingest pipeline builds: every part is validated already (the event on
     decoding, tokens on extraction, costs by construction in the price book). Its

@@ -4,8 +4,7 @@ dead letters out. No I/O here, so ``costream price`` and the agent share it exac
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from schemas import DeadLetter, TokenUsage
-from schemas.wire import as_model
+from schemas import DeadLetter
 from stream.canonical import UsageError, extract_usage
 from stream.ingest.decode import SourceMessage, dead_letter, decode_message
 from stream.ingest.records import PricedRecord
@@ -30,8 +29,7 @@ def process_messages(messages: list[SourceMessage], book: PriceBook, now: dateti
         for item in decoded:
             event = item.event
             try:
-                usage = as_model(event.usage, TokenUsage) if event.usage is not None else None
-                extracted = extract_usage(event.provider, event.api_flavor, event.response, usage)
+                extracted = extract_usage(event.provider, event.api_flavor, event.response, event.usage, trusted=True)
             except UsageError as exc:
                 prefix = f"events[{item.batch_index}]." if item.batch_index is not None else ""
                 result.dead.append(

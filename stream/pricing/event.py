@@ -23,7 +23,10 @@ def price_event(
     extraction, costs by construction in the book. It has every attribute of
     PricedUsageEvent; encode it with stream.ingest.encode."""
     model = event.model or extracted.model
-    quote = book.quote(event.provider, model, extracted.tokens, event.occurred_at, event.tenant_id) if model else None
+    quote = (
+        book.quote(event.provider, model, extracted.tokens, event.occurred_at, event.tenant_id, trusted=True)
+        if model else None
+    )
     reported = event.provider_cost_usd if event.provider_cost_usd is not None else extracted.reported_cost_usd
     token_cost = quote.breakdown if quote is not None else None
     if reported is not None:

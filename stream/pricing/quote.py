@@ -18,7 +18,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, getcontext, localcontext
 
 from schemas import CostBreakdown, TokenUsage
 from schemas.money import COST_QUANTUM, MONEY_CONTEXT
-from schemas.wire import trusted
+from schemas.wire import CostStruct, as_model
 from stream.pricing.rates import CompiledRates
 
 _ZERO = Decimal(0)
@@ -26,6 +26,12 @@ _PLAIN_PRECISION = 28  # see CompiledRates.small
 
 
 def price_tokens(rates: CompiledRates, tokens: TokenUsage) -> CostBreakdown:
+    return as_model(breakdown_of(rates, tokens), CostBreakdown)
+
+
+def breakdown_of(rates: CompiledRates, tokens: TokenUsage) -> CostBreakdown:
+    """As :func:`price_tokens`, as a :data:`schemas.wire.CostStruct`: the same attributes,
+    exact by construction, without a pydantic object (the ingest pipeline's path)."""
     if rates.tiers:
         rates = rates.for_input(tokens.input_tokens)
     if rates.exact and rates.small and getcontext().prec >= _PLAIN_PRECISION:
@@ -87,8 +93,8 @@ def cache_read_savings(rates: CompiledRates, tokens: TokenUsage, breakdown: Cost
 
 
 def _trusted_breakdown(values: dict[str, Decimal]) -> CostBreakdown:
-    """A CostBreakdown without re-validation: every line above is non-negative, at most 18
+    """A breakdown without re-validation: every line above is non-negative, at most 18
     decimal places, and the total is their exact sum by construction; validating again
     would cost more than the pricing itself (a test checks the result equals a validated
     one)."""
-    return trusted(CostBreakdown, values)
+    return CostStruct(**values)
