@@ -1,19 +1,23 @@
-"""The JSON the worker publishes, byte for byte what ``model_dump_json()`` gives, at a
-fraction of its cost: the priced topic carries one message per event.
+"""The JSON the worker publishes: the document ``model_dump_json()`` gives, field for
+field and in its order, at a fraction of its cost (the priced topic carries one message
+per event).
 
 Decimals are written as plain strings (``format(d, "f")``: never ``0E-18``), datetimes
 as pydantic writes them (RFC 3339, ``Z`` for UTC). tests/unit/test_encode.py checks both
-encoders against the models' own JSON and the exported JSON Schemas.
+encoders against the models' own JSON and the exported JSON Schemas. Accepts the
+models and the Structs of schemas.wire alike (the pipeline builds the latter).
 """
 
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 import orjson
 
-from schemas import DeadLetter, PricedUsageEvent
+from schemas import DeadLetter, EventAttributes, PricedUsageEvent, TokenUsage
 
 _OPTIONS = orjson.OPT_UTC_Z
+_struct_json = msgspec.json.Encoder().encode
 
 
 def _plain(value: Decimal) -> str:
@@ -36,7 +40,7 @@ def encode_priced_event(event: PricedUsageEvent) -> bytes:
 
 
 def _encode_priced(event: PricedUsageEvent) -> bytes:
-    tokens, cost, attributes = event.tokens, event.token_cost, event.attributes
+    cost = event.token_cost
     return orjson.dumps({
         "event_id": event.event_id,
         "tenant_id": event.tenant_id,
@@ -46,16 +50,7 @@ def _encode_priced(event: PricedUsageEvent) -> bytes:
         "api_flavor": event.api_flavor,
         "model": event.model,
         "resolved_model": event.resolved_model,
-        "tokens": {
-            "input_tokens": tokens.input_tokens,
-            "cache_read_tokens": tokens.cache_read_tokens,
-            "cache_write_tokens": tokens.cache_write_tokens,
-            "cache_write_1h_tokens": tokens.cache_write_1h_tokens,
-            "output_tokens": tokens.output_tokens,
-            "reasoning_tokens": tokens.reasoning_tokens,
-            "input_audio_tokens": tokens.input_audio_tokens,
-            "output_audio_tokens": tokens.output_audio_tokens,
-        },
+        "tokens": _tokens(event.tokens),
         "token_cost": None if cost is None else {
             "input": _plain(cost.input),
             "cache_read": _plain(cost.cache_read),
@@ -74,18 +69,39 @@ def _encode_priced(event: PricedUsageEvent) -> bytes:
         "currency": event.currency,
         "price_source": event.price_source,
         "price_version": event.price_version,
-        "attributes": {
-            "feature": attributes.feature,
-            "user_id": attributes.user_id,
-            "agent": attributes.agent,
-            "operation": attributes.operation,
-            "session_id": attributes.session_id,
-            "request_id": attributes.request_id,
-            "api_key_id": attributes.api_key_id,
-            "latency_ms": attributes.latency_ms,
-            "tags": attributes.tags,
-        },
+        "attributes": _attributes(event.attributes),
     }, option=_OPTIONS)
+
+
+def _tokens(tokens: TokenUsage) -> object:
+    if isinstance(tokens, msgspec.Struct):  # fields in the model's order, written in C
+        return orjson.Fragment(_struct_json(tokens))
+    return {
+        "input_tokens": tokens.input_tokens,
+        "cache_read_tokens": tokens.cache_read_tokens,
+        "cache_write_tokens": tokens.cache_write_tokens,
+        "cache_write_1h_tokens": tokens.cache_write_1h_tokens,
+        "output_tokens": tokens.output_tokens,
+        "reasoning_tokens": tokens.reasoning_tokens,
+        "input_audio_tokens": tokens.input_audio_tokens,
+        "output_audio_tokens": tokens.output_audio_tokens,
+    }
+
+
+def _attributes(attributes: EventAttributes) -> object:
+    if isinstance(attributes, msgspec.Struct):
+        return orjson.Fragment(_struct_json(attributes))
+    return {
+        "feature": attributes.feature,
+        "user_id": attributes.user_id,
+        "agent": attributes.agent,
+        "operation": attributes.operation,
+        "session_id": attributes.session_id,
+        "request_id": attributes.request_id,
+        "api_key_id": attributes.api_key_id,
+        "latency_ms": attributes.latency_ms,
+        "tags": attributes.tags,
+    }
 
 
 def encode_dead_letter(letter: DeadLetter) -> bytes:
