@@ -10,6 +10,7 @@ refuses go to the model itself, which has the last word and the readable message
 """
 
 import datetime as dt
+import operator
 import re
 import types
 import typing
@@ -108,11 +109,16 @@ def as_model(value: object, model: type[M]) -> M:
 def _post_init(
     stripped: tuple[str, ...], checks: tuple[tuple[str, Check], ...], after: Check | None
 ) -> Callable[[Any], None]:
+    def each(self: Any) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in stripped)
+
+    # attrgetter of several names gives their tuple in one C call
+    texts: Callable[[Any], Any] = operator.attrgetter(*stripped) if len(stripped) > 1 else each
+
     def __post_init__(self: Any) -> None:
-        for field_name in stripped:  # _unstripped, inlined: five of these per event
-            text = getattr(self, field_name)
-            if text is not None and (text[:1].isspace() or text[-1:].isspace()):
-                raise ValueError(f"{field_name}: would be stripped")
+        for text in texts(self):  # _unstripped, inlined: five of these per event
+            if text is not None and len(text.strip()) != len(text):
+                raise ValueError("would be stripped")
         try:
             for field_name, check in checks:
                 value = getattr(self, field_name)
@@ -200,7 +206,7 @@ def _translate(annotation: Any, metadata: list[Any], any_as: object) -> tuple[ob
 def _unstripped(value: str) -> str:
     """Python's whitespace is a superset of what pydantic strips: a value that would be
     stripped is left to the model to decide. (A ``pattern`` costs several times more.)"""
-    if value[:1].isspace() or value[-1:].isspace():
+    if len(value.strip()) != len(value):
         raise ValueError("would be stripped")
     return value
 
