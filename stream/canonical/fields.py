@@ -74,9 +74,10 @@ def check_count(value: object, field: str) -> int:
     if isinstance(value, float) and value.is_integer():
         raise UsageError(field, f"token counts are integers, got {value!r}")
     if type(value) is Decimal:  # a JSON number with a fraction or exponent, decoded exactly
+        # worded as when such numbers were decoded as floats, so reasons read the same
         if value.is_finite() and value == value.to_integral_value():
             raise UsageError(field, f"token counts are integers, got {value}")
-        raise UsageError(field, f"expected a whole number of tokens, got number {value:.40}")
+        raise UsageError(field, f"expected a whole number of tokens, got float {value!s:.40}")
     raise UsageError(field, f"expected a whole number of tokens, got {type(value).__name__} {value!r:.40}")
 
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
+import orjson
 from pydantic import ValidationError
 
 from schemas import DeadLetter, RawUsageEvent, UsageBatch
@@ -101,7 +102,7 @@ def decode_exactly(source: SourceMessage, now: datetime) -> tuple[list[DecodedEv
     try:
         document = _ANY.decode(source.value)
     except msgspec.DecodeError as exc:
-        return [], [dead_letter(source, "not_json", f"not valid JSON: {exc}", now)]
+        return [], [dead_letter(source, "not_json", f"not valid JSON: {_json_error(source.value, exc)}", now)]
     except RecursionError:
         return [], [dead_letter(source, "not_json", "not valid JSON: nested too deeply", now)]
     if not isinstance(document, dict):
@@ -135,6 +136,17 @@ def decode_exactly(source: SourceMessage, now: datetime) -> tuple[list[DecodedEv
             continue
         decoded.append(DecodedEvent(struct, source, index))
     return decoded, dead
+
+
+def _json_error(value: bytes, error: msgspec.DecodeError) -> str:
+    """orjson's account of what is wrong (line and column), as dead letters always gave."""
+    try:
+        orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        return str(exc)
+    except Exception:  # anything else: msgspec's account
+        pass
+    return str(error)
 
 
 def _as_struct(event: RawUsageEvent) -> RawEventStruct:
