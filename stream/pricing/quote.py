@@ -75,10 +75,13 @@ def _price(rates: CompiledRates, tokens: TokenUsage, rounded: bool) -> CostBreak
     for line in (read_cost, write_cost, reasoning_cost, other_cost):
         if line:
             total += line
-    return _trusted_breakdown({
-        "input": input_cost, "cache_read": read_cost, "cache_write": write_cost, "output": output_cost,
-        "reasoning": reasoning_cost, "other": other_cost, "total": total,
-    })
+    # Not validated again: every line above is non-negative, at most 18 decimal places, and
+    # the total is their exact sum by construction; validating would cost more than the
+    # pricing itself (a test checks the result validates as a CostBreakdown and equals it).
+    return CostStruct(
+        input=input_cost, cache_read=read_cost, cache_write=write_cost, output=output_cost,
+        reasoning=reasoning_cost, other=other_cost, total=total,
+    )
 
 
 def cache_read_savings(rates: CompiledRates, tokens: TokenUsage, breakdown: CostBreakdown) -> Decimal:
@@ -90,11 +93,3 @@ def cache_read_savings(rates: CompiledRates, tokens: TokenUsage, breakdown: Cost
         rates = rates.for_input(tokens.input_tokens)
     uncached = MONEY_CONTEXT.multiply(rates.per_token[0], Decimal(tokens.cache_read_tokens))
     return MONEY_CONTEXT.subtract(uncached, breakdown.cache_read).quantize(COST_QUANTUM, ROUND_HALF_EVEN)
-
-
-def _trusted_breakdown(values: dict[str, Decimal]) -> CostBreakdown:
-    """A breakdown without re-validation: every line above is non-negative, at most 18
-    decimal places, and the total is their exact sum by construction; validating again
-    would cost more than the pricing itself (a test checks the result equals a validated
-    one)."""
-    return CostStruct(**values)
