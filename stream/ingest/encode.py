@@ -15,6 +15,7 @@ import msgspec
 import orjson
 
 from schemas import DeadLetter, EventAttributes, PricedUsageEvent, TokenUsage
+from schemas.wire import PricedEventStruct
 
 _OPTIONS = orjson.OPT_UTC_Z
 _struct_json = msgspec.json.Encoder().encode
@@ -33,6 +34,16 @@ def _money(value: Decimal | None) -> str | None:
 
 
 def encode_priced_event(event: PricedUsageEvent) -> bytes:
+    if type(event) is PricedEventStruct:
+        # The pipeline's events are Structs all the way down, in the models' field order:
+        # msgspec writes them whole, in C, unless a decimal needs its plain form.
+        try:
+            written = _struct_json(event)
+        except TypeError:  # a model inside (tokens, costs or attributes built elsewhere)
+            pass
+        else:
+            if b"E" not in written or not _has_exponent(event):
+                return written
     try:
         return _encode_priced(event)
     except orjson.JSONEncodeError:  # an integer beyond 64 bits, which pydantic writes as is
@@ -71,6 +82,15 @@ def _encode_priced(event: PricedUsageEvent) -> bytes:
         "price_version": event.price_version,
         "attributes": _attributes(event.attributes),
     }, option=_OPTIONS)
+
+
+def _has_exponent(event: PricedUsageEvent) -> bool:
+    """Whether str() of an amount (what msgspec writes) is in scientific notation."""
+    cost = event.token_cost
+    amounts = [event.provider_cost_usd, event.total_cost, event.cost_drift_usd, event.cache_savings_usd]
+    if cost is not None:
+        amounts += [cost.input, cost.cache_read, cost.cache_write, cost.output, cost.reasoning, cost.other, cost.total]
+    return any(amount is not None and "E" in str(amount) for amount in amounts)
 
 
 def _tokens(tokens: TokenUsage) -> object:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import msgspec
 import orjson
 
 from schemas import DeadLetter, PricedUsageEvent
@@ -86,3 +87,17 @@ def test_dead_letters_encode_as_the_model_does() -> None:
     assert encode_dead_letter(letter) == letter.model_dump_json().encode()
     schema = json.loads((SCHEMAS / "DeadLetter.schema.json").read_text())
     jsonschema.validate(orjson.loads(encode_dead_letter(letter)), schema)
+
+
+def test_the_pipelines_structs_write_tiny_amounts_plainly_too() -> None:
+    event = priced_events()[0]
+    assert event.token_cost is not None
+    tiny = msgspec.structs.replace(  # type: ignore[type-var]
+        event, total_cost=Decimal("8.40E-7"), cache_savings_usd=Decimal("0E-18"),
+        token_cost=msgspec.structs.replace(event.token_cost, other=Decimal("1E+1")),  # type: ignore[type-var]
+    )
+    document = orjson.loads(encode_priced_event(tiny))
+    assert (document["total_cost"], document["cache_savings_usd"], document["token_cost"]["other"]) == (
+        "0.000000840", "0.000000000000000000", "10")
+    shouting = msgspec.structs.replace(event, event_id="EVENT-E1")  # type: ignore[type-var]
+    assert orjson.loads(encode_priced_event(shouting)) == orjson.loads(as_model(shouting).model_dump_json())
