@@ -1,4 +1,4 @@
-"""msgspec Structs derived from the pydantic models, for decoding on the hot path.
+"""msgspec Structs derived from the pydantic models, for the ingest hot path.
 
 The pydantic models stay the one definition of every message (their JSON Schemas are
 what producers see); :func:`struct_for` translates a model's fields, types, defaults and
@@ -7,6 +7,10 @@ Python object per field. A translation is never looser than its model: a constra
 cannot express makes it refuse to build, and the few it checks after decoding (money's
 scale, the token subsets) run the very functions the model runs. Values a Struct
 refuses go to the model itself, which has the last word and the readable message.
+
+Unchecked Structs (``checked=False``) carry what the pipeline builds from validated
+parts (tokens, costs, priced events): same attribute names, values and field order as
+their models, which readers of those models only read, and msgspec writes whole.
 """
 
 import datetime as dt
