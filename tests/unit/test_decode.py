@@ -3,6 +3,8 @@ from decimal import Decimal
 
 import msgspec
 import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stream.ingest.decode import MAX_MESSAGE_BYTES, SourceMessage, decode_message
 
@@ -182,3 +184,36 @@ def test_the_fast_decoders_agree_with_the_models() -> None:
         assert (None if usage is None else msgspec.structs.asdict(usage)) == (
             None if model.usage is None else model.usage.model_dump()), case
         assert msgspec.structs.asdict(got.event.attributes) == model.attributes.model_dump(), case
+
+
+FIELD_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 3), st.integers(10**7, 10**9), st.floats(allow_nan=False),
+    st.sampled_from(["", " ", " x", "x ", "x", "\u00a0x", "x\u2003", "2026-11-20T10:00:00Z", "2026-11-20T10:00:00",
+                     "2026-11-20 10:00:00+05:30", "2026-11-20T10:00:00.1234567Z", "0.1", "1e-19", "-0", "NaN",
+                     "1E+3", "openai", "default"]),
+    st.text(max_size=6), st.dictionaries(st.sampled_from(["input_tokens", "output_tokens", "cache_read_tokens",
+                                                          "reasoning_tokens", "feature", "latency_ms", "tags", "x"]),
+                                         st.integers(-1, 20) | st.text(max_size=3) | st.none(), max_size=4),
+)
+FIELDS = ["event_id", "tenant_id", "occurred_at", "provider", "api_flavor", "model", "response", "usage",
+          "provider_cost_usd", "attributes", "surprise"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.sampled_from(FIELDS), FIELD_VALUES, max_size=5))
+def test_the_fast_decoders_are_never_looser_than_the_models(overrides: dict[str, object]) -> None:
+    from schemas import RawUsageEvent
+
+    case = {**event(), **overrides}
+    decoded, dead = decode_message(message(msgspec.json.encode(case)), NOW)
+    try:
+        model = RawUsageEvent.model_validate(msgspec.json.Decoder(float_hook=Decimal).decode(msgspec.json.encode(case)))
+    except ValueError:
+        assert decoded == [] and len(dead) == 1
+        return
+    assert dead == []
+    [got] = decoded
+    assert (got.event.event_id, got.event.tenant_id, got.event.occurred_at, got.event.provider, got.event.api_flavor,
+            got.event.model, got.event.response, got.event.provider_cost_usd) == (
+        model.event_id, model.tenant_id, model.occurred_at, model.provider, model.api_flavor, model.model,
+        model.response, model.provider_cost_usd)
