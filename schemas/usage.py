@@ -11,7 +11,7 @@
 Canonicalising a canonical record changes nothing.
 """
 
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -20,6 +20,22 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 MAX_TOKENS_PER_EVENT = 100_000_000
 
 TokenCount = Annotated[int, Field(ge=0, le=MAX_TOKENS_PER_EVENT, strict=True)]
+
+
+def check_subsets(usage: Any) -> None:
+    """Raises ValueError naming the count that does not fit inside its whole (``usage``
+    is a TokenUsage, or the Struct schemas.wire decodes one into)."""
+    checks = (
+        ("cache_read_tokens + cache_write_tokens", usage.cache_read_tokens + usage.cache_write_tokens,
+         "input_tokens", usage.input_tokens),
+        ("cache_write_1h_tokens", usage.cache_write_1h_tokens, "cache_write_tokens", usage.cache_write_tokens),
+        ("input_audio_tokens", usage.input_audio_tokens, "input_tokens", usage.input_tokens),
+        ("reasoning_tokens", usage.reasoning_tokens, "output_tokens", usage.output_tokens),
+        ("output_audio_tokens", usage.output_audio_tokens, "output_tokens", usage.output_tokens),
+    )
+    for part_name, part, whole_name, whole in checks:
+        if part > whole:
+            raise ValueError(f"{part_name} ({part}) cannot exceed {whole_name} ({whole})")
 
 
 class TokenUsage(BaseModel):
@@ -36,17 +52,7 @@ class TokenUsage(BaseModel):
 
     @model_validator(mode="after")
     def _subsets_fit(self) -> Self:
-        checks = (
-            ("cache_read_tokens + cache_write_tokens", self.cache_read_tokens + self.cache_write_tokens,
-             "input_tokens", self.input_tokens),
-            ("cache_write_1h_tokens", self.cache_write_1h_tokens, "cache_write_tokens", self.cache_write_tokens),
-            ("input_audio_tokens", self.input_audio_tokens, "input_tokens", self.input_tokens),
-            ("reasoning_tokens", self.reasoning_tokens, "output_tokens", self.output_tokens),
-            ("output_audio_tokens", self.output_audio_tokens, "output_tokens", self.output_tokens),
-        )
-        for part_name, part, whole_name, whole in checks:
-            if part > whole:
-                raise ValueError(f"{part_name} ({part}) cannot exceed {whole_name} ({whole})")
+        check_subsets(self)
         return self
 
     @property

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from schemas.usage import TokenUsage
+from schemas.wire import as_model
 from stream.canonical.anthropic import extract_anthropic
 from stream.canonical.bedrock import extract_bedrock
 from stream.canonical.errors import UsageError
@@ -22,14 +23,31 @@ from stream.canonical.via_genai import extract_via_genai_prices
 
 
 def extract_usage(
-    provider: str, api_flavor: str, response: dict[str, Any] | list[Any] | None, usage: TokenUsage | None = None
+    provider: str,
+    api_flavor: str,
+    response: dict[str, Any] | list[Any] | None,
+    usage: TokenUsage | None = None,
+    *,
+    trusted: bool = False,
 ) -> ExtractedUsage:
     """Canonical tokens (and the model and cost the response names) for one event.
 
     ``usage``, when given, is already canonical and is returned as is; ``response`` then
     only supplies the model and reported cost, when it can. Raises :class:`UsageError`
     naming the field for anything unusable, and nothing else.
+
+    The tokens are a TokenUsage; with ``trusted`` (the ingest pipeline) they may be the
+    :data:`schemas.wire.TokensStruct` extraction built them as, without a pydantic object.
     """
+    found = _extract_usage(provider, api_flavor, response, usage)
+    if trusted or type(found.tokens) is TokenUsage:
+        return found
+    return ExtractedUsage(as_model(found.tokens, TokenUsage), found.model, found.reported_cost_usd)
+
+
+def _extract_usage(
+    provider: str, api_flavor: str, response: dict[str, Any] | list[Any] | None, usage: TokenUsage | None
+) -> ExtractedUsage:
     if usage is not None:
         if response is None:
             return ExtractedUsage(usage, None, None)

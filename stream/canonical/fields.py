@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from schemas.money import COST_SCALE
 from schemas.usage import MAX_TOKENS_PER_EVENT
 from stream.canonical.errors import UsageError
 
@@ -72,6 +73,11 @@ def check_count(value: object, field: str) -> int:
         raise UsageError(field, f"{value} is beyond any real request (limit {MAX_TOKENS_PER_EVENT})")
     if isinstance(value, float) and value.is_integer():
         raise UsageError(field, f"token counts are integers, got {value!r}")
+    if type(value) is Decimal:  # a JSON number with a fraction or exponent, decoded exactly
+        # worded as when such numbers were decoded as floats, so reasons read the same
+        if value.is_finite() and value == value.to_integral_value():
+            raise UsageError(field, f"token counts are integers, got {value}")
+        raise UsageError(field, f"expected a whole number of tokens, got float {value!s:.40}")
     raise UsageError(field, f"expected a whole number of tokens, got {type(value).__name__} {value!r:.40}")
 
 
@@ -86,13 +92,14 @@ def count(document: Any, path: Path, where: str) -> int | None:
 
 
 def money(document: Any, path: Path, where: str) -> Decimal | None:
-    """A reported USD amount, exact: parsed from the JSON number's text form, never via
-    float arithmetic (``repr`` of a float is the shortest text that reads back as it)."""
+    """A reported USD amount, exact: a JSON number arrives as a Decimal of its text (the
+    decoders' ``float_hook``); a float, where one is given, is read from its ``repr``
+    (the shortest text that reads back as it), never through float arithmetic."""
     value = dig(document, path)
     if value is None:
         return None
     field = dotted(where, path)
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         raise UsageError(field, f"expected a number, got {type(value).__name__}")
     try:
         amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
@@ -100,6 +107,9 @@ def money(document: Any, path: Path, where: str) -> Decimal | None:
         raise UsageError(field, f"not a number: {value!r:.40}") from None
     if not amount.is_finite() or amount < 0 or amount > MAX_REPORTED_COST_USD:
         raise UsageError(field, f"must be a finite amount between 0 and {MAX_REPORTED_COST_USD}, got {value!r:.40}")
+    if amount.as_tuple().exponent < -COST_SCALE:  # type: ignore[operator]
+        # the cost columns keep 18 places; the priced event is built without validating it again
+        raise UsageError(field, f"has more than {COST_SCALE} decimal places, got {value!s:.40}")
     return amount
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.usage import MAX_TOKENS_PER_EVENT, TokenUsage
+from schemas.wire import TokensStruct
 from stream.canonical.errors import UsageError
 from stream.canonical.fields import Match, Path, check_count, dotted, match
 
@@ -156,7 +157,8 @@ def build_tokens(
 
     Every count must come from ``fields.check_count`` (or sums of them): each is then a
     non-negative int, so with the checks below the record meets every constraint of
-    TokenUsage and is built without validating it a second time.
+    TokenUsage and is built without validating it a second time, as a
+    :data:`schemas.wire.TokensStruct` (extract_usage gives callers the model).
     """
     if input_tokens > MAX_TOKENS_PER_EVENT or output_tokens > MAX_TOKENS_PER_EVENT:
         raise UsageError(where, f"input ({input_tokens}) or output ({output_tokens}) tokens add up beyond any "
@@ -173,9 +175,8 @@ def build_tokens(
     if cache_write_1h_tokens > cache_write_tokens:
         raise UsageError(where, f"1-hour cache writes ({cache_write_1h_tokens}) exceed cache writes "
                                 f"({cache_write_tokens})")
-    return TokenUsage(**{
-        "input_tokens": input_tokens, "cache_read_tokens": cache_read_tokens, "cache_write_tokens": cache_write_tokens,
-        "cache_write_1h_tokens": cache_write_1h_tokens, "output_tokens": output_tokens,
-        "reasoning_tokens": reasoning_tokens, "input_audio_tokens": input_audio_tokens,
-        "output_audio_tokens": output_audio_tokens,
-    })  # fmt: skip
+    return TokensStruct(
+        input_tokens=input_tokens, cache_read_tokens=cache_read_tokens, cache_write_tokens=cache_write_tokens,
+        cache_write_1h_tokens=cache_write_1h_tokens, output_tokens=output_tokens, reasoning_tokens=reasoning_tokens,
+        input_audio_tokens=input_audio_tokens, output_audio_tokens=output_audio_tokens,
+    )  # fmt: skip

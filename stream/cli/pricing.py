@@ -15,6 +15,7 @@ from stream.cli.errors import CliError
 from stream.cli.output import print_rows
 from stream.config import Settings
 from stream.ingest.decode import SourceMessage, decode_message
+from stream.ingest.encode import encode_priced_event
 from stream.ingest.pipeline import process_messages
 from stream.pricing import OverridesError, PriceBook
 
@@ -88,7 +89,7 @@ def run_price(args: argparse.Namespace, settings: Settings, console: Console) ->
             message = SourceMessage(line, None, args.file, 0, number)
             result = process_messages([message], book, datetime.now(UTC))
             for record in result.priced:
-                out.write(record.event.model_dump_json().encode() + b"\n")
+                out.write(encode_priced_event(record.event) + b"\n")
             for letter in result.dead:
                 error = {"type": letter.error_type, "message": letter.error, "line": number}
                 if letter.batch_index is not None:

@@ -31,6 +31,7 @@ from stream.budgets.running import BudgetTouch
 from stream.dedup import DedupResult, EventIds
 from stream.dedup.fingerprint import fingerprint
 from stream.ingest.decode import SourceMessage
+from stream.ingest.encode import encode_dead_letter, encode_priced_event
 from stream.ingest.pipeline import IngestResult, process_messages
 from stream.ingest.records import PricedRecord
 from stream.pricing import PriceBook
@@ -74,14 +75,14 @@ the start of it on the topic, and the whole of it in the dead_letters table."""
 
 
 def dead_letter_payload(letter: DeadLetter) -> bytes:
-    payload = letter.model_dump_json().encode()
+    payload = encode_dead_letter(letter)
     if len(payload) <= MAX_DEAD_LETTER_BYTES:
         return payload
     size = len(base64.b64decode(letter.original_b64))
     keep = MAX_DEAD_LETTER_BYTES // 2 // 4 * 4  # whole base64 quanta
-    return letter.model_copy(
+    return encode_dead_letter(letter.model_copy(
         update={"original_b64": letter.original_b64[:keep], "original_truncated": True, "original_size": size}
-    ).model_dump_json().encode()
+    ))
 
 
 def source_message(event: Any) -> SourceMessage:
@@ -165,7 +166,7 @@ def register_ingest_agent(worker: "Worker") -> None:
 
     async def publish(records: Sequence[PricedRecord], dead: Sequence[DeadLetter]) -> None:
         await worker.publisher.publish(
-            priced_topic, [(r.event.tenant_id.encode(), r.event.model_dump_json().encode()) for r in records]
+            priced_topic, [(r.event.tenant_id.encode(), encode_priced_event(r.event)) for r in records]
         )
         await worker.publisher.publish(
             dlq_topic, [((letter.tenant_id or "").encode() or None, dead_letter_payload(letter)) for letter in dead]

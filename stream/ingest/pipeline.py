@@ -29,7 +29,7 @@ def process_messages(messages: list[SourceMessage], book: PriceBook, now: dateti
         for item in decoded:
             event = item.event
             try:
-                extracted = extract_usage(event.provider, event.api_flavor, event.response, event.usage)
+                extracted = extract_usage(event.provider, event.api_flavor, event.response, event.usage, trusted=True)
             except UsageError as exc:
                 prefix = f"events[{item.batch_index}]." if item.batch_index is not None else ""
                 result.dead.append(

@@ -29,7 +29,7 @@ from stream.canonical import canonical_provider
 from stream.pricing import genai
 from stream.pricing.normalize import lookup_variants
 from stream.pricing.overrides import Override, Overrides, boundaries, in_force
-from stream.pricing.quote import cache_read_savings, price_tokens
+from stream.pricing.quote import breakdown_of, cache_read_savings, price_tokens
 from stream.pricing.rates import CompiledRates, compile_model_price
 
 MAX_CACHED_MODELS = 65_536
@@ -178,13 +178,23 @@ class PriceBook:
         return entry.at(at)
 
     def quote(
-        self, provider: str, model: str, tokens: TokenUsage, occurred_at: datetime, tenant_id: str | None = None
+        self,
+        provider: str,
+        model: str,
+        tokens: TokenUsage,
+        occurred_at: datetime,
+        tenant_id: str | None = None,
+        *,
+        trusted: bool = False,
     ) -> Quote | None:
-        """The token cost of one event; None when the model has no price (never a $0 quote)."""
+        """The token cost of one event; None when the model has no price (never a $0 quote).
+
+        The breakdown is a CostBreakdown; with ``trusted`` (the ingest pipeline) it is the
+        :data:`schemas.wire.CostStruct` the book builds, without a pydantic object."""
         price = self.resolve(provider, model, occurred_at, tenant_id)
         if price is None:
             return None
-        breakdown = price_tokens(price.rates, tokens)
+        breakdown = breakdown_of(price.rates, tokens) if trusted else price_tokens(price.rates, tokens)
         savings = cache_read_savings(price.rates, tokens, breakdown)
         return Quote(price.resolved_model, breakdown, price.price_source, price.price_version, savings)
 

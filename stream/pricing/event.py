@@ -4,6 +4,7 @@ from datetime import datetime
 
 from schemas import PricedUsageEvent, RawUsageEvent, TrackingType
 from schemas.money import MONEY_CONTEXT
+from schemas.wire import PricedEventStruct, RawEventStruct
 from stream.canonical import ExtractedUsage
 from stream.pricing.book import PriceBook
 
@@ -11,13 +12,21 @@ UNKNOWN_MODEL = "unknown"
 
 
 def price_event(
-    event: RawUsageEvent, extracted: ExtractedUsage, book: PriceBook, ingested_at: datetime
+    event: RawUsageEvent | RawEventStruct, extracted: ExtractedUsage, book: PriceBook, ingested_at: datetime
 ) -> PricedUsageEvent:
     """Exactly one tracking type: provider_cost (a cost was reported) > tokens (the book
     prices the model) > unpriced (cost null, tokens kept). With both a reported cost and
-    a token price, both are kept and their difference is the drift."""
+    a token price, both are kept and their difference is the drift.
+
+    The event is a :data:`schemas.wire.PricedEventStruct`, built without validating it
+    again: every part is validated already, the event on decoding, tokens on
+    extraction, costs by construction in the book. It has every attribute of
+    PricedUsageEvent; encode it with stream.ingest.encode."""
     model = event.model or extracted.model
-    quote = book.quote(event.provider, model, extracted.tokens, event.occurred_at, event.tenant_id) if model else None
+    quote = (
+        book.quote(event.provider, model, extracted.tokens, event.occurred_at, event.tenant_id, trusted=True)
+        if model else None
+    )
     reported = event.provider_cost_usd if event.provider_cost_usd is not None else extracted.reported_cost_usd
     token_cost = quote.breakdown if quote is not None else None
     if reported is not None:
@@ -29,7 +38,7 @@ def price_event(
     drift = (
         MONEY_CONTEXT.subtract(reported, token_cost.total) if reported is not None and token_cost is not None else None
     )
-    return PricedUsageEvent(
+    return PricedEventStruct(
         event_id=event.event_id,
         tenant_id=event.tenant_id,
         occurred_at=event.occurred_at,
@@ -48,5 +57,6 @@ def price_event(
         priced=tracking is not TrackingType.UNPRICED,
         price_source=quote.price_source if quote is not None else None,
         price_version=quote.price_version if quote is not None else None,
+        currency="USD",
         attributes=event.attributes,
     )

@@ -18,16 +18,20 @@ from decimal import ROUND_HALF_EVEN, Decimal, getcontext, localcontext
 
 from schemas import CostBreakdown, TokenUsage
 from schemas.money import COST_QUANTUM, MONEY_CONTEXT
+from schemas.wire import CostStruct, as_model
 from stream.pricing.rates import CompiledRates
 
 _ZERO = Decimal(0)
-_FIELDS = frozenset(CostBreakdown.model_fields)
-_new = CostBreakdown.__new__
-_set = object.__setattr__
 _PLAIN_PRECISION = 28  # see CompiledRates.small
 
 
 def price_tokens(rates: CompiledRates, tokens: TokenUsage) -> CostBreakdown:
+    return as_model(breakdown_of(rates, tokens), CostBreakdown)
+
+
+def breakdown_of(rates: CompiledRates, tokens: TokenUsage) -> CostBreakdown:
+    """As :func:`price_tokens`, as a :data:`schemas.wire.CostStruct`: the same attributes,
+    exact by construction, without a pydantic object (the ingest pipeline's path)."""
     if rates.tiers:
         rates = rates.for_input(tokens.input_tokens)
     if rates.exact and rates.small and getcontext().prec >= _PLAIN_PRECISION:
@@ -71,10 +75,13 @@ def _price(rates: CompiledRates, tokens: TokenUsage, rounded: bool) -> CostBreak
     for line in (read_cost, write_cost, reasoning_cost, other_cost):
         if line:
             total += line
-    return _trusted_breakdown({
-        "input": input_cost, "cache_read": read_cost, "cache_write": write_cost, "output": output_cost,
-        "reasoning": reasoning_cost, "other": other_cost, "total": total,
-    })
+    # Not validated again: every line above is non-negative, at most 18 decimal places, and
+    # the total is their exact sum by construction; validating would cost more than the
+    # pricing itself (a test checks the result validates as a CostBreakdown and equals it).
+    return CostStruct(
+        input=input_cost, cache_read=read_cost, cache_write=write_cost, output=output_cost,
+        reasoning=reasoning_cost, other=other_cost, total=total,
+    )
 
 
 def cache_read_savings(rates: CompiledRates, tokens: TokenUsage, breakdown: CostBreakdown) -> Decimal:
@@ -86,16 +93,3 @@ def cache_read_savings(rates: CompiledRates, tokens: TokenUsage, breakdown: Cost
         rates = rates.for_input(tokens.input_tokens)
     uncached = MONEY_CONTEXT.multiply(rates.per_token[0], Decimal(tokens.cache_read_tokens))
     return MONEY_CONTEXT.subtract(uncached, breakdown.cache_read).quantize(COST_QUANTUM, ROUND_HALF_EVEN)
-
-
-def _trusted_breakdown(values: dict[str, Decimal]) -> CostBreakdown:
-    """A CostBreakdown without re-validation: every line above is non-negative, at most 18
-    decimal places, and the total is their exact sum by construction; validating again
-    would cost more than the pricing itself. This is what ``model_construct`` does, minus
-    its per-field default handling (a test checks the result equals a validated one)."""
-    breakdown = _new(CostBreakdown)
-    _set(breakdown, "__dict__", values)
-    _set(breakdown, "__pydantic_fields_set__", _FIELDS)
-    _set(breakdown, "__pydantic_extra__", None)
-    _set(breakdown, "__pydantic_private__", None)
-    return breakdown
