@@ -20,6 +20,7 @@ publish and one insert to the batch that crosses it, whatever the period holds.
 """
 
 import asyncio
+import json
 import random
 import statistics
 import sys
@@ -271,7 +272,11 @@ def table(figures: dict[str, float]) -> Table:
 
 
 def main() -> None:
+    """``python -m bench.budget_check [LARGEST]``: this figure alone, merged into
+    ``bench/results/bench.json`` (the other figures there are kept)."""
     from rich.console import Console
+
+    from bench.run import RESULTS
 
     largest = int(sys.argv[1]) if len(sys.argv) > 1 else SIZES[-1]
     figures = run(largest)
@@ -279,6 +284,13 @@ def main() -> None:
     console.print(table(figures))
     for key, value in figures.items():
         console.print(f"{key}: {value:,.3f}")
+    out = RESULTS / "bench.json"
+    results = json.loads(out.read_text()) if out.exists() else {}
+    results.update(figures)
+    results["budget_check_measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, default=str))
+    console.print(f"written {out}")
 
 
 if __name__ == "__main__":
