@@ -247,6 +247,8 @@ async def _run(store: ClickHouseStore, sizes: Sequence[int]) -> dict[str, float]
 
 def run(largest: int = SIZES[-1]) -> dict[str, float]:
     sizes = sizes_up_to(largest)
+    if not sizes:
+        return {}
     with tempfile.TemporaryDirectory() as folder:
         store = ClickHouseStore(f"chdb://{Path(folder) / 'clickhouse'}")
         try:
