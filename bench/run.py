@@ -104,23 +104,44 @@ def bench_pipeline() -> dict[str, float]:
     return core.run()
 
 
-TARGETS = {
-    "price_speedup": ("pricing hot path vs calc_price", ">= 20x"),
-    "pipeline_us_per_event_batch_100": ("pure core per event, envelopes of 100", "<= 15 us"),
-    "ratio_costream_to_faust_batch_1": ("single-event messages vs bare Faust", ">= 0.85"),
-    "costream_events_per_s_batch_100": ("events/s per worker, envelopes of 100", ">= 50,000"),
-    "breach_latency_p99_ms": ("breach latency p99 at steady load", "< 1000 ms at 5,000 ev/s"),
-    "soak_rss_growth_pct_after_warmup": ("RSS growth over the soak after warm-up", "< 10%"),
-}
+def budget_check_label(results: dict[str, Any]) -> str:
+    largest = results.get("budget_check_events_largest")
+    if largest is None or largest >= 10_000_000:
+        return "budget check per batch flat 10k→10M (≤ 2x)"
+    from bench.budget_check import label
+
+    return f"budget check per batch flat 10k→{label(int(largest))} (≤ 2x; 10M not run)"
 
 
-def target_met(key: str, value: float) -> bool:
-    return {
-        "price_speedup": value >= 20, "pipeline_us_per_event_batch_100": value <= 15,
-        "ratio_costream_to_faust_batch_1": value >= 0.85,
-        "costream_events_per_s_batch_100": value >= 50_000, "breach_latency_p99_ms": value < 1000,
-        "soak_rss_growth_pct_after_warmup": value < 10,
-    }[key]
+# key in the results (or derived from them), label, target, met
+TARGETS: list[tuple[str, str, str, Callable[[float], bool]]] = [
+    ("price_speedup", "pricing hot path vs calc_price", ">= 20x", lambda v: v >= 20),
+    ("ratio_costream_to_faust_batch_1", "single-event messages vs bare Faust", ">= 0.85", lambda v: v >= 0.85),
+    ("costream_events_per_s_batch_100", "events/s per worker, envelopes of 100", ">= 50,000",
+     lambda v: v >= 50_000),
+    ("pipeline_us_per_event_batch_100", "pure core per event, envelopes of 100", "<= 15 µs", lambda v: v <= 15),
+    ("breach_latency_p99_ms_single_5000", "breach latency p99, single-event messages",
+     "< 1000 ms at 5,000 msg/s", lambda v: v < 1000),
+    ("breach_latency_p99_ms_envelopes_20000", "breach latency p99, envelopes of 100",
+     "< 1000 ms at 20,000 ev/s", lambda v: v < 1000),
+    ("budget_check_new_ratio_largest_to_smallest", "budget check per batch flat 10k→10M (≤ 2x)",
+     "new(10M) / new(10k) <= 2", lambda v: v <= 2),
+    ("soak_rss_growth_pct_after_warmup", "RSS growth over the soak after warm-up", "< 10%", lambda v: v < 10),
+]
+
+
+def target_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """figure, target, measured, met: one row per target, "not measured" when the run has no figure."""
+    rows = []
+    for key, label, target, met in TARGETS:
+        value = results.get(key)
+        if key == "budget_check_new_ratio_largest_to_smallest":
+            label = budget_check_label(results)
+        if value is None:
+            rows.append((label, target, "not measured", "-"))
+        else:
+            rows.append((label, target, f"{value:,.2f}", "[green]yes[/green]" if met(value) else "[red]no[/red]"))
+    return rows
 
 
 def plot(results: dict[str, Any]) -> list[Path]:
@@ -163,7 +184,8 @@ def plot(results: dict[str, Any]) -> list[Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description="costream benchmarks")
     parser.add_argument("--soak-seconds", type=float, default=600.0, help="length of the memory soak")
-    parser.add_argument("--report-events", type=int, default=10_000_000, help="synthetic events for report queries")
+    parser.add_argument("--report-events", type=int, default=10_000_000,
+                        help="synthetic events for report queries, and the most in a budget's period for its check")
     args = parser.parse_args()
     console = Console()
     console.print("[bold]costream bench[/bold] (best of repeats; ratios from this run)")
@@ -179,6 +201,12 @@ def main() -> None:
     from bench.reports import run as run_reports
 
     results.update(run_reports(args.report_events))
+    console.print(f"budget check per batch, up to {args.report_events:,} events in the budget's period ...")
+    from bench import budget_check
+
+    results.update(budget_check.run(args.report_events))
+    if "budget_check_events_largest" in results:
+        console.print(budget_check.table(results))
     console.print("starting the embedded stack for end-to-end figures ...")
     from bench import ceilings, memory
     from bench.e2e import run_on
@@ -204,10 +232,8 @@ def main() -> None:
     targets = Table(title="targets", header_style="bold")
     for column in ("figure", "target", "measured", "met"):
         targets.add_column(column)
-    for key, (label, target) in TARGETS.items():
-        if key in results:
-            met = target_met(key, results[key])
-            targets.add_row(label, target, f"{results[key]:,.2f}", "[green]yes[/green]" if met else "[red]no[/red]")
+    for row in target_rows(results):
+        targets.add_row(*row)
     console.print(targets)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / "bench.json"
