@@ -20,6 +20,7 @@ from stream.dedup.fingerprint import COMPARED_COLUMNS, compared_values, differin
 from stream.ingest.records import PricedRecord
 from stream.sinks.clickhouse import ClickHouseSink
 from stream.store.client import as_utc
+from stream.turns import pass_turn
 
 LOOKUP_CHUNK = 20_000
 ID_COLUMNS = ("tenant_id", "event_id", "occurred_at", "fingerprint", "kafka_partition", "kafka_offset", "ingested_at")
@@ -58,7 +59,8 @@ class EventIds:
         first_in_batch: dict[tuple[str, str], tuple[PricedRecord, tuple[Any, ...], int]] = {}
         ordered = sorted(records, key=lambda r: (r.source.partition, r.source.offset))
         candidates: list[tuple[PricedRecord, tuple[Any, ...], int]] = []
-        for record in ordered:
+        for done, record in enumerate(ordered):
+            await pass_turn(done)
             key = (record.event.tenant_id, record.event.event_id)
             values = compared_values(record)
             print_ = fingerprint_of(values)

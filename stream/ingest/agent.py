@@ -143,7 +143,11 @@ async def recover_partition(state: StreamState, ids: EventIds, partition: int) -
     if not tail:
         return []
     await ids.register(DedupResult(new=list(tail), new_fingerprints=[fingerprint(r) for r in tail]))
-    return await state.apply(tail)
+    touches = await state.apply(tail)
+    # The state now holds the tail: a checkpoint must say so, or the next owner would
+    # replay these events on top of it.
+    state.advance({partition: max(record.source.offset for record in tail)})
+    return touches
 
 
 async def take_over(worker: "Worker", partitions: Sequence[int]) -> None:

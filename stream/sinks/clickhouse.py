@@ -9,13 +9,14 @@ agent stops taking messages (backpressure) and nothing past the unstored rows co
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from schemas import DeadLetter
 from stream.ingest.records import PricedRecord
 from stream.retry import retry_until_done
-from stream.store.client import ClickHouseStore
+from stream.store.client import ClickHouseStore, Rows
 from stream.store.rows import EVENT_COLUMNS, event_columns_data
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ class ClickHouseSink:
         """Durations of successful inserts since the last :meth:`drain_timings` (for metrics)."""
 
     async def insert_until_stored(
-        self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str], column_oriented: bool = False
+        self, table: str, rows: Rows, columns: Sequence[str], column_oriented: bool = False, count: int | None = None
     ) -> None:
         async def insert() -> None:
             if self.fault is not None:
@@ -79,12 +80,15 @@ class ClickHouseSink:
         def count_failure(_: Exception) -> None:
             self.failed_attempts += 1
 
-        count = len(rows[0]) if column_oriented and rows else len(rows)
+        if count is None:
+            count = len(rows) if not callable(rows) else 0
         await retry_until_done(insert, f"insert of {count} rows into {table}", self.max_backoff, count_failure)
 
     async def store_batch(self, priced: list[PricedRecord], dead: Sequence[DeadLetter]) -> None:
         if priced:
-            await self.insert_until_stored("usage_events", event_columns_data(priced), EVENT_COLUMNS, True)
+            await self.insert_until_stored(
+                "usage_events", partial(event_columns_data, priced), EVENT_COLUMNS, True, len(priced)
+            )
         if dead:
             await self.insert_until_stored("dead_letters", [dead_letter_row(d) for d in dead], DEAD_LETTER_COLUMNS)
 

@@ -34,6 +34,7 @@ from stream.retry import retry_until_done
 from stream.sinks.clickhouse import ClickHouseSink
 from stream.state.checkpoint import layout_of, load_checkpoint, save_checkpoints, stored_after
 from stream.state.partition import PartitionState
+from stream.turns import pass_turn
 from stream.windows.keys import window_end, window_start
 from stream.windows.state import Window, WindowKey, add_event, aggregates
 from stream.windows.store import load_windows, store_aggregates
@@ -123,7 +124,8 @@ class StreamState:
         missing_spend: dict[tuple[int, SpendKey], BudgetTouch] = {}
         touched: dict[SpendKey, BudgetTouch] = {}
         bounds: dict[tuple[str, str, str], tuple[datetime, datetime]] = {}
-        for record in sorted(records, key=lambda r: (r.event.occurred_at, r.event.event_id)):
+        for done, record in enumerate(sorted(records, key=lambda r: (r.event.occurred_at, r.event.event_id))):
+            await pass_turn(done)
             event, partition = record.event, record.source.partition
             state = self.partitions.get(partition)
             if state is None:

@@ -7,7 +7,7 @@ thread: the event loop never blocks on ClickHouse, and chDB never sees two calls
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 def as_utc(value: datetime) -> datetime:
     """clickhouse-connect returns naive datetimes for UTC columns; make them comparable."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Rows = Sequence[Sequence[Any]] | Callable[[], Sequence[Sequence[Any]]]
 
 
 class StoreUnavailable(RuntimeError):
@@ -149,13 +152,16 @@ class ClickHouseStore:
     async def command(self, sql: str, parameters: dict[str, Any] | None = None) -> Any:
         return await self._run(lambda: self._connected().command(sql, parameters=parameters))
 
-    async def insert(
-        self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str], column_oriented: bool = False
-    ) -> None:
-        """``column_oriented``: ``rows`` is one sequence per column (a columnar insert)."""
-        await self._run(
-            lambda: self._connected().insert(table, rows, column_names=list(columns), column_oriented=column_oriented)
-        )
+    async def insert(self, table: str, rows: Rows, columns: Sequence[str], column_oriented: bool = False) -> None:
+        """``column_oriented``: ``rows`` is one sequence per column (a columnar insert).
+        ``rows`` may be a function that builds them: it then runs on the store's thread, so
+        building a big batch's columns does not hold the event loop."""
+
+        def insert() -> None:
+            data = rows() if callable(rows) else rows
+            self._connected().insert(table, data, column_names=list(columns), column_oriented=column_oriented)
+
+        await self._run(insert)
 
     def close(self) -> None:
         for client in (self._reader, self._client):

@@ -159,6 +159,12 @@ async def test_windows_reconcile_with_events_through_duplicates_late_events_and_
     h.state = h.new_state()
     await recover_partition(h.state, h.ids, 0)
     assert h.state.recovered_events == 25  # the tail after the checkpoint, nothing older
+    assert h.state.partitions[0].offset == h.offset - 1  # and the state says it holds it
+    # killed again right after a checkpoint of the recovered state: nothing replays twice
+    await h.state.checkpoint(0.0, force=True)
+    h.state = h.new_state()
+    await recover_partition(h.state, h.ids, 0)
+    assert h.state.recovered_events == 0
     # the uncommitted batch is delivered again: every event is a repeat, nothing counts twice
     again = await h.redeliver(crashed, crash_offset)
     assert not again.new and again.repeated == 25
