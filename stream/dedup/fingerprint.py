@@ -37,6 +37,7 @@ def compared_values(record: PricedRecord) -> tuple[Any, ...]:
     return tuple(getter(record) for getter in _GETTERS)
 
 
+_TIME = COMPARED_COLUMNS.index("occurred_at")
 _COST = COMPARED_COLUMNS.index("provider_cost")
 _TAGS = COMPARED_COLUMNS.index("tags")
 # msgpack of the values (Decimals as strings) is a canonical byte form at a fraction of the
@@ -46,7 +47,10 @@ _pack = msgspec.msgpack.Encoder(decimal_format="string").encode
 
 def fingerprint_of(values: Sequence[Any]) -> int:
     canonical = list(values)
-    cost, tags = canonical[_COST], canonical[_TAGS]
+    at, cost, tags = canonical[_TIME], canonical[_COST], canonical[_TAGS]
+    # at the store's precision (milliseconds): an event read back from usage_events, as
+    # recovery does, must give the fingerprint its first delivery gave
+    canonical[_TIME] = at.replace(microsecond=at.microsecond - at.microsecond % 1000)
     if cost is not None:
         canonical[_COST] = cost.normalize()  # "1.50" and "1.5" are one amount
     canonical[_TAGS] = sorted(tags.items()) if tags else None  # tag order is not content

@@ -68,12 +68,10 @@ class EventIds:
             if seen is None:
                 first_in_batch[key] = (record, values, print_)
                 candidates.append((record, values, print_))
-            elif seen[2] == print_:
+            elif seen[2] == print_ or not (differing := differing_fields(seen[1], values)):
                 result.repeated += 1
             else:
-                result.conflicts.append(
-                    Conflict(record, differing_fields(seen[1], values), seen[0].event.occurred_at)
-                )
+                result.conflicts.append(Conflict(record, differing, seen[0].event.occurred_at))
         stored = await self._lookup([key for key in first_in_batch])
         for record, values, print_ in candidates:
             found = stored.get((record.event.tenant_id, record.event.event_id))
@@ -84,7 +82,10 @@ class EventIds:
                 result.repeated += 1
             else:
                 differing = await self._differing(record, values, found[0])
-                result.conflicts.append(Conflict(record, differing, found[0]))
+                if differing:
+                    result.conflicts.append(Conflict(record, differing, found[0]))
+                else:  # the same content in another form (e.g. read back from the store)
+                    result.repeated += 1
         self.repeated_total += result.repeated
         self.conflicts_total += len(result.conflicts)
         return result

@@ -136,9 +136,9 @@ class StreamState:
                 state.max_event_time = occurred
             key = (event.tenant_id, window_start(occurred, size))
             window = state.windows.get(key)
-            if window is None:
+            if window is None:  # computed from the store below, this batch included
                 missing_windows[partition].add(key)
-            elif key not in missing_windows[partition]:
+            else:
                 add_event(window, event, dims, max_groups)
                 state.dirty.add(key)
             for budget in self.registry.for_tenant(event.tenant_id):
@@ -166,9 +166,9 @@ class StreamState:
             touch = touched[key] = BudgetTouch(budget, start, end)
         touch.contributions.append(Contribution(event.event_id, event.occurred_at, event.total_cost or 0))  # type: ignore[arg-type]
         entry = state.spend.get(key)
-        if entry is None:
+        if entry is None:  # seeded from the store below, this batch included
             missing[(state.partition, key)] = touch
-        elif (state.partition, key) not in missing:
+        else:
             entry.add(event)
 
     async def _load_windows(self, state: PartitionState, keys: set[WindowKey]) -> None:

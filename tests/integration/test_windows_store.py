@@ -239,3 +239,20 @@ async def test_reconciliation_finds_and_repairs_what_the_state_missed(h: Harness
     assert (await reconcile(h.state)).clean
     await h.state.emit()
     assert h.totals("usage_windows", "acme") == expected_totals([*events, stray])["acme"]
+
+
+async def test_an_event_read_back_from_the_store_has_its_first_deliverys_fingerprint(h: Harness) -> None:
+    from stream.dedup.fingerprint import fingerprint
+    from stream.state.checkpoint import stored_after
+
+    rng = random.Random(4)
+    event = priced_event(rng, "fp-1", "acme", T0 + timedelta(seconds=1, microseconds=123_456), "chat")
+    event = event.model_copy(update={"attributes": EventAttributes(feature="chat", latency_ms=812,
+                                                                   tags={"b": "2", "a": "1"})})
+    await h.ingest([event])
+    (stored,) = await stored_after(h.store, 0, -1, T0 - timedelta(days=1))
+    first = PricedRecord(event, SourceMessage(b"", None, "raw", 0, 0))
+    assert stored.event.occurred_at != event.occurred_at  # milliseconds in the store
+    assert fingerprint(stored) == fingerprint(first)
+    # a redelivery after recovery registered the stored form is a plain repeat
+    assert (await h.redeliver([event], 0)).repeated == 1
