@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import faust
 
 from schemas import DeadLetter
+from stream.broker.reader import end_offsets
 from stream.budgets.running import BudgetTouch
 from stream.dedup import DedupResult, EventIds
 from stream.dedup.fingerprint import fingerprint
@@ -135,11 +136,13 @@ async def store_and_apply(
     return dedup, touches
 
 
-async def recover_partition(state: StreamState, ids: EventIds, partition: int) -> list[BudgetTouch]:
+async def recover_partition(
+    state: StreamState, ids: EventIds, partition: int, end_offset: int | None = None
+) -> list[BudgetTouch]:
     """Take over a partition: its checkpoint, then the events stored after it, applied
     like a batch (their ids registered, in case a worker died between storing them and
     registering them). Returns the budget periods they touched; with the state lock held."""
-    tail = await state.recover(partition)
+    tail = await state.recover(partition, end_offset)
     if not tail:
         return []
     await ids.register(DedupResult(new=list(tail), new_fingerprints=[fingerprint(r) for r in tail]))
@@ -154,10 +157,13 @@ async def take_over(worker: "Worker", partitions: Sequence[int]) -> None:
     """Recover the partitions this worker does not hold yet and check the budgets their
     stored tail touched (a worker killed before checking them left that undone)."""
     state, budgets, settings = worker.state, worker.budgets, worker.settings
-    for partition in partitions:
-        if partition in state.partitions:
-            continue
-        touches = await recover_partition(state, worker.ids, partition)
+    missing = [partition for partition in partitions if partition not in state.partitions]
+    if not missing:
+        return
+    ends = await retry_until_done(partial(end_offsets, settings, settings.topic_raw, missing),
+                                  "reading the raw topic's end offsets", settings.insert_retry_max_backoff)
+    for partition in missing:
+        touches = await recover_partition(state, worker.ids, partition, ends.get(partition))
         await retry_until_done(partial(budgets.check, touches, state.spend_of), "budget check after recovery",
                                settings.insert_retry_max_backoff)
 

@@ -38,7 +38,8 @@ def register_window_timer(worker: Worker) -> None:
                 state.retain(partitions)
                 await take_over(worker, partitions)
                 await state.emit()
-                await state.checkpoint(time.monotonic())
+                if await state.checkpoint(time.monotonic()):
+                    worker.budgets.prune()
         except Exception:
             log.exception("window pass failed; the changed windows are kept for the next pass")
 

@@ -256,3 +256,16 @@ async def test_an_event_read_back_from_the_store_has_its_first_deliverys_fingerp
     assert fingerprint(stored) == fingerprint(first)
     # a redelivery after recovery registered the stored form is a plain repeat
     assert (await h.redeliver([event], 0)).repeated == 1
+
+
+async def test_a_checkpoint_past_the_topics_end_is_set_aside(h: Harness) -> None:
+    """The embedded broker lost its topics (restarted): offsets start again at 0."""
+    rng = random.Random(9)
+    await h.ingest([priced_event(rng, f"t{n}", "acme", T0 + timedelta(seconds=n), "chat") for n in range(30)])
+    await h.state.checkpoint(0.0, force=True)
+    h.state = h.new_state()
+    await recover_partition(h.state, h.ids, 0, end_offset=5)
+    assert h.state.partitions[0].offset == -1 and not h.state.partitions[0].windows
+    h.state = h.new_state()
+    await recover_partition(h.state, h.ids, 0, end_offset=30)  # the topic as it was: the checkpoint holds
+    assert h.state.partitions[0].offset == 29 and h.state.partitions[0].windows
