@@ -10,9 +10,12 @@ past Faust's heartbeat budget), then, under the state lock:
 4. the worker state (windows, budget spend) takes the new events, and budgets touched are
    checked against it: breaches are published right away, with no query per budget.
 
-Priced events and dead letters are then published and awaited; only when the handler
-returns does Faust ack the batch's messages, so committed offsets never pass a row that
-is not stored (at-least-once, with every effect idempotent).
+5. the priced events and dead letters are published and acknowledged by Kafka, still
+   under the lock, so no checkpoint covers a batch whose priced events Kafka does not have
+   (a worker taking over publishes the events stored after the checkpoint again).
+
+Only when the handler returns does Faust ack the batch's messages, so committed offsets
+never pass a row that is not stored (at-least-once, with every effect idempotent).
 """
 
 import asyncio
@@ -138,19 +141,30 @@ async def store_and_apply(
 
 async def recover_partition(
     state: StreamState, ids: EventIds, partition: int, end_offset: int | None = None
-) -> list[BudgetTouch]:
+) -> tuple[list[PricedRecord], list[BudgetTouch]]:
     """Take over a partition: its checkpoint, then the events stored after it, applied
     like a batch (their ids registered, in case a worker died between storing them and
-    registering them). Returns the budget periods they touched; with the state lock held."""
+    registering them). Returns those events and the budget periods they touched; with the
+    state lock held."""
     tail = await state.recover(partition, end_offset)
     if not tail:
-        return []
+        return [], []
     await ids.register(DedupResult(new=list(tail), new_fingerprints=[fingerprint(r) for r in tail]))
     touches = await state.apply(tail)
     # The state now holds the tail: a checkpoint must say so, or the next owner would
     # replay these events on top of it.
     state.advance({partition: max(record.source.offset for record in tail)})
-    return touches
+    return tail, touches
+
+
+async def publish(worker: "Worker", records: Sequence[PricedRecord], dead: Sequence[DeadLetter]) -> None:
+    """Priced events and dead letters to their topics, acknowledged by Kafka."""
+    settings = worker.settings
+    await worker.publisher.publish(
+        settings.topic_priced, [(r.event.tenant_id.encode(), encode_priced_event(r.event)) for r in records]
+    )
+    letters = [((letter.tenant_id or "").encode() or None, dead_letter_payload(letter)) for letter in dead]
+    await worker.publisher.publish(settings.topic_dlq, letters)
 
 
 async def take_over(worker: "Worker", partitions: Sequence[int]) -> None:
@@ -163,8 +177,12 @@ async def take_over(worker: "Worker", partitions: Sequence[int]) -> None:
     ends = await retry_until_done(partial(end_offsets, settings, settings.topic_raw, missing),
                                   "reading the raw topic's end offsets", settings.insert_retry_max_backoff)
     for partition in missing:
-        touches = await recover_partition(state, worker.ids, partition, ends.get(partition))
+        tail, touches = await recover_partition(state, worker.ids, partition, ends.get(partition))
         await retry_until_done(partial(budgets.check, touches, state.spend_of), "budget check after recovery",
+                               settings.insert_retry_max_backoff)
+        # A worker killed after storing these events may not have published them: publish
+        # them again (the priced topic is at-least-once; its consumers dedupe by event_id).
+        await retry_until_done(partial(publish, worker, tail, ()), "publishing recovered events",
                                settings.insert_retry_max_backoff)
 
 
@@ -172,15 +190,6 @@ def register_ingest_agent(worker: "Worker") -> None:
     app, settings, topics = worker.app, worker.settings, worker.topics
     sink, counters, state, ids, budgets = worker.sink, worker.counters, worker.state, worker.ids, worker.budgets
 
-    priced_topic, dlq_topic = settings.topic_priced, settings.topic_dlq
-
-    async def publish(records: Sequence[PricedRecord], dead: Sequence[DeadLetter]) -> None:
-        await worker.publisher.publish(
-            priced_topic, [(r.event.tenant_id.encode(), encode_priced_event(r.event)) for r in records]
-        )
-        await worker.publisher.publish(
-            dlq_topic, [((letter.tenant_id or "").encode() or None, dead_letter_payload(letter)) for letter in dead]
-        )
 
     @app.agent(topics["raw"], name="costream.ingest")
     async def ingest(stream: faust.StreamT[bytes]) -> None:
@@ -195,6 +204,8 @@ def register_ingest_agent(worker: "Worker") -> None:
                 dedup, touches = await store_and_apply(sink, ids, state, result.priced, result.dead, offsets)
                 await retry_until_done(partial(budgets.check, touches, state.spend_of), "budget check",
                                        settings.insert_retry_max_backoff)
-            await retry_until_done(partial(publish, dedup.new, result.dead),
-                                   "publishing priced events and dead letters", settings.insert_retry_max_backoff)
+                # Inside the lock: no checkpoint covers this batch before Kafka has its
+                # priced events, so a worker killed before that replays and publishes them.
+                await retry_until_done(partial(publish, worker, dedup.new, result.dead),
+                                       "publishing priced events and dead letters", settings.insert_retry_max_backoff)
             counters.add(len(messages), dedup.new, dedup, len(result.dead))

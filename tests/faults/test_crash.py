@@ -108,6 +108,12 @@ def test_three_sigkills_mid_stream_lose_nothing_and_count_nothing_twice(
         percents = [Decimal(b["threshold_percent"]) for b in ours if b["tenant_id"] == tenant]
         assert percents == [50, 80, 100]
 
+    # the priced topic has every event at least once (a kill between storing and
+    # publishing is made good by the worker that takes over)
+    on_topic = {e["event_id"] for e in (orjson.loads(v) for _, v in stack.read_topic(stack.settings.topic_priced))
+                if e["tenant_id"] in tenants}
+    assert len(on_topic) == total
+
     conflicts = stack.query("SELECT uniqExact(event_id) AS n, groupUniqArrayArray(differing) AS fields "
                             "FROM duplicate_events FINAL WHERE tenant_id = {t:String}", t=tenants[0])[0]
     assert conflicts["n"] == 50 and conflicts["fields"] == ["occurred_at"]

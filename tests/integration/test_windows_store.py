@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import orjson
 import pytest
 
 from schemas import CostBreakdown, EventAttributes, PricedUsageEvent, TokenUsage, TrackingType
@@ -157,8 +158,13 @@ async def test_windows_reconcile_with_events_through_duplicates_late_events_and_
     crash_offset = h.offset
     await h.ingest(crashed)
     h.state = h.new_state()
-    await recover_partition(h.state, h.ids, 0)
+    tail, _ = await recover_partition(h.state, h.ids, 0)
     assert h.state.recovered_events == 25  # the tail after the checkpoint, nothing older
+    # a worker taking over publishes them again: the tail encodes as priced events
+    from stream.ingest.encode import encode_priced_event
+
+    assert sorted(orjson.loads(encode_priced_event(r.event))["event_id"] for r in tail) == sorted(
+        e.event_id for e in crashed)
     assert h.state.partitions[0].offset == h.offset - 1  # and the state says it holds it
     # killed again right after a checkpoint of the recovered state: nothing replays twice
     await h.state.checkpoint(0.0, force=True)
