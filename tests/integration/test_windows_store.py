@@ -270,8 +270,8 @@ async def test_a_checkpoint_past_the_topics_end_is_set_aside(h: Harness) -> None
     await h.ingest([priced_event(rng, f"t{n}", "acme", T0 + timedelta(seconds=n), "chat") for n in range(30)])
     await h.state.checkpoint(0.0, force=True)
     h.state = h.new_state()
-    await recover_partition(h.state, h.ids, 0, end_offset=5)
+    await recover_partition(h.state, h.ids, 0, end_offset=5)  # 29 > 2 x 5
     assert h.state.partitions[0].offset == -1 and not h.state.partitions[0].windows
     h.state = h.new_state()
-    await recover_partition(h.state, h.ids, 0, end_offset=30)  # the topic as it was: the checkpoint holds
+    await recover_partition(h.state, h.ids, 0, end_offset=27)  # a broker's end trailing a little: it holds
     assert h.state.partitions[0].offset == 29 and h.state.partitions[0].windows
