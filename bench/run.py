@@ -186,6 +186,7 @@ def main() -> None:
     parser.add_argument("--soak-seconds", type=float, default=600.0, help="length of the memory soak")
     parser.add_argument("--report-events", type=int, default=10_000_000,
                         help="synthetic events for report queries, and the most in a budget's period for its check")
+    parser.add_argument("--probes", type=int, default=30, help="breach latency probes per background load")
     args = parser.parse_args()
     console = Console()
     console.print("[bold]costream bench[/bold] (best of repeats; ratios from this run)")
@@ -213,12 +214,20 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as root:
         stack = Stack(Path(root)).start()
+        stages: list[tuple[str, Callable[[], dict[str, float]]]] = [
+            ("ceilings", lambda: ceilings.run(stack)),
+            ("end_to_end", lambda: run_on(stack, args.probes)),
+            ("tenants_by_models", lambda: memory.tenants_by_models(stack)),
+            ("soak", lambda: memory.soak(stack, args.soak_seconds)),
+        ]
         try:
-            results.update(ceilings.run(stack))
-            results.update(run_on(stack))
-            results.update(memory.tenants_by_models(stack))
-            console.print(f"soak: {args.soak_seconds:.0f} s of steady load ...")
-            results.update(memory.soak(stack, args.soak_seconds))
+            for name, stage in stages:
+                console.print(f"{name} ...")
+                try:
+                    results.update(stage())
+                except Exception as exc:  # a stage that fails costs its own figures, not the run's
+                    results[f"{name}_failed"] = f"{type(exc).__name__}: {exc}"
+                    console.print(f"[red]{name} failed[/red]: {type(exc).__name__}: {exc}")
         finally:
             stack.close()
 
