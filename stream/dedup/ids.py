@@ -22,7 +22,10 @@ from stream.sinks.clickhouse import ClickHouseSink
 from stream.store.client import as_utc
 from stream.turns import pass_turn
 
-LOOKUP_CHUNK = 20_000
+# ids per lookup query. The lookup filters on the two key columns apart (tenant IN, id
+# IN) and pairs them up here: ClickHouse analyses a large IN of tuples far more slowly
+# (seen here: 20,000 pairs took minutes, 20,000 plain ids 170 ms).
+LOOKUP_CHUNK = 10_000
 ID_COLUMNS = ("tenant_id", "event_id", "occurred_at", "fingerprint", "kafka_partition", "kafka_offset", "ingested_at")
 DUPLICATE_COLUMNS = (
     "tenant_id", "event_id", "differing", "first_occurred_at", "occurred_at", "kafka_partition", "kafka_offset",
@@ -94,15 +97,16 @@ class EventIds:
         found: dict[tuple[str, str], tuple[datetime, int]] = {}
         for start in range(0, len(keys), LOOKUP_CHUNK):
             chunk = keys[start : start + LOOKUP_CHUNK]
+            wanted = set(chunk)
             rows = await self.sink.store.query_consistent(
                 "SELECT tenant_id, event_id, min(occurred_at), any(fingerprint) FROM event_ids "
-                "WHERE tenant_id IN {tenants:Array(String)} "
-                "AND (tenant_id, event_id) IN {keys:Array(Tuple(String, String))} "
+                "WHERE tenant_id IN {tenants:Array(String)} AND event_id IN {ids:Array(String)} "
                 "GROUP BY tenant_id, event_id",
-                {"tenants": sorted({tenant for tenant, _ in chunk}), "keys": chunk},
+                {"tenants": sorted({tenant for tenant, _ in chunk}), "ids": sorted({i for _, i in chunk})},
             )
             for tenant, event_id, occurred_at, print_ in rows.result_rows:
-                found[(tenant, event_id)] = (as_utc(occurred_at), int(print_))
+                if (tenant, event_id) in wanted:  # an id of one tenant asked for another's
+                    found[(tenant, event_id)] = (as_utc(occurred_at), int(print_))
         return found
 
     async def _differing(self, record: PricedRecord, values: tuple[Any, ...], first_at: datetime) -> list[str]:

@@ -275,3 +275,10 @@ async def test_a_checkpoint_past_the_topics_end_is_set_aside(h: Harness) -> None
     h.state = h.new_state()
     await recover_partition(h.state, h.ids, 0, end_offset=27)  # a broker's end trailing a little: it holds
     assert h.state.partitions[0].offset == 29 and h.state.partitions[0].windows
+
+
+async def test_the_same_event_id_of_another_tenant_is_another_event(h: Harness) -> None:
+    rng = random.Random(12)
+    await h.ingest([priced_event(rng, "shared-id", "acme", T0, "chat")])
+    other = await h.ingest([priced_event(rng, "shared-id", "globex", T0, "chat")])
+    assert len(other.new) == 1 and not other.repeated and not other.conflicts
