@@ -190,7 +190,6 @@ def register_ingest_agent(worker: "Worker") -> None:
     app, settings, topics = worker.app, worker.settings, worker.topics
     sink, counters, state, ids, budgets = worker.sink, worker.counters, worker.state, worker.ids, worker.budgets
 
-
     @app.agent(topics["raw"], name="costream.ingest")
     async def ingest(stream: faust.StreamT[bytes]) -> None:
         batches = stream.take_events(settings.insert_batch_size, within=settings.insert_batch_wait)  # type: ignore[attr-defined]
