@@ -61,7 +61,7 @@ def _encode_priced(event: PricedUsageEvent) -> bytes:
         "api_flavor": event.api_flavor,
         "model": event.model,
         "resolved_model": event.resolved_model,
-        "tokens": _tokens(event.tokens),
+        "tokens": _fields(event.tokens),
         "token_cost": None if cost is None else {
             "input": _plain(cost.input),
             "cache_read": _plain(cost.cache_read),
@@ -80,7 +80,7 @@ def _encode_priced(event: PricedUsageEvent) -> bytes:
         "currency": event.currency,
         "price_source": event.price_source,
         "price_version": event.price_version,
-        "attributes": _attributes(event.attributes),
+        "attributes": _fields(event.attributes),
     }, option=_OPTIONS)
 
 
@@ -93,35 +93,12 @@ def _has_exponent(event: PricedUsageEvent) -> bool:
     return any(amount is not None and "E" in str(amount) for amount in amounts)
 
 
-def _tokens(tokens: TokenUsage) -> object:
-    if isinstance(tokens, msgspec.Struct):  # fields in the model's order, written in C
-        return orjson.Fragment(_struct_json(tokens))
-    return {
-        "input_tokens": tokens.input_tokens,
-        "cache_read_tokens": tokens.cache_read_tokens,
-        "cache_write_tokens": tokens.cache_write_tokens,
-        "cache_write_1h_tokens": tokens.cache_write_1h_tokens,
-        "output_tokens": tokens.output_tokens,
-        "reasoning_tokens": tokens.reasoning_tokens,
-        "input_audio_tokens": tokens.input_audio_tokens,
-        "output_audio_tokens": tokens.output_audio_tokens,
-    }
-
-
-def _attributes(attributes: EventAttributes) -> object:
-    if isinstance(attributes, msgspec.Struct):
-        return orjson.Fragment(_struct_json(attributes))
-    return {
-        "feature": attributes.feature,
-        "user_id": attributes.user_id,
-        "agent": attributes.agent,
-        "operation": attributes.operation,
-        "session_id": attributes.session_id,
-        "request_id": attributes.request_id,
-        "api_key_id": attributes.api_key_id,
-        "latency_ms": attributes.latency_ms,
-        "tags": attributes.tags,
-    }
+def _fields(model: TokenUsage | EventAttributes) -> object:
+    """A nested part of a priced event: a Struct is written whole by msgspec (fields in the
+    model's order, in C); a pydantic model field by field, in its declared order."""
+    if isinstance(model, msgspec.Struct):
+        return orjson.Fragment(_struct_json(model))
+    return {name: getattr(model, name) for name in type(model).model_fields}
 
 
 def encode_dead_letter(letter: DeadLetter) -> bytes:
