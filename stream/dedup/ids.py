@@ -11,22 +11,25 @@ table's own key collapses; the reverse order could mark an event seen that was n
 stored.
 """
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from stream.dedup.fingerprint import COMPARED_COLUMNS, compared_values, differing_fields, fingerprint_of
 from stream.ingest.records import PricedRecord
 from stream.sinks.clickhouse import ClickHouseSink
-from stream.store.client import as_utc
+from stream.store.client import INLINE_QUERY_SETTINGS, as_utc, inline_table
+from stream.store.rows import fields_of
 from stream.turns import pass_turn
 
-# ids per lookup query. The lookup filters on the two key columns apart (tenant IN, id
-# IN) and pairs them up here: ClickHouse analyses a large IN of tuples far more slowly
-# (seen here: 20,000 pairs took minutes, 20,000 plain ids 170 ms).
-LOOKUP_CHUNK = 10_000
-ID_COLUMNS = ("tenant_id", "event_id", "occurred_at", "fingerprint", "kafka_partition", "kafka_offset", "ingested_at")
+# keys per lookup query: at most some 26 MB of query text (ids are up to 256 characters)
+LOOKUP_CHUNK = 50_000
+_ID_EVENT_COLUMNS = ("tenant_id", "event_id", "occurred_at", "kafka_partition", "kafka_offset", "ingested_at")
+ID_COLUMNS = (*_ID_EVENT_COLUMNS, "fingerprint")
+_id_fields = fields_of(_ID_EVENT_COLUMNS)
 DUPLICATE_COLUMNS = (
     "tenant_id", "event_id", "differing", "first_occurred_at", "occurred_at", "kafka_partition", "kafka_offset",
     "seen_at",
@@ -59,32 +62,41 @@ class EventIds:
 
     async def split(self, records: Sequence[PricedRecord]) -> DedupResult:
         result = DedupResult()
-        first_in_batch: dict[tuple[str, str], tuple[PricedRecord, tuple[Any, ...], int]] = {}
         ordered = sorted(records, key=lambda r: (r.source.partition, r.source.offset))
-        candidates: list[tuple[PricedRecord, tuple[Any, ...], int]] = []
-        for done, record in enumerate(ordered):
-            await pass_turn(done)
+        first_at: dict[tuple[str, str], int] = {}  # (tenant, id) -> its earliest delivery here
+        for index, record in enumerate(ordered):
+            first_at.setdefault((record.event.tenant_id, record.event.event_id), index)
+        # The store answers while the fingerprints are computed (it works off the loop's thread).
+        lookup = asyncio.ensure_future(self._lookup(list(first_at)))
+        try:
+            values: list[tuple[Any, ...]] = []
+            prints: list[int] = []
+            for done, record in enumerate(ordered):
+                await pass_turn(done)
+                compared = compared_values(record)
+                values.append(compared)
+                prints.append(fingerprint_of(compared))
+            stored = await lookup
+        finally:
+            lookup.cancel()  # a no-op once it is done
+        for index, record in enumerate(ordered):
+            await pass_turn(index)
             key = (record.event.tenant_id, record.event.event_id)
-            values = compared_values(record)
-            print_ = fingerprint_of(values)
-            seen = first_in_batch.get(key)
-            if seen is None:
-                first_in_batch[key] = (record, values, print_)
-                candidates.append((record, values, print_))
-            elif seen[2] == print_ or not (differing := differing_fields(seen[1], values)):
-                result.repeated += 1
-            else:
-                result.conflicts.append(Conflict(record, differing, seen[0].event.occurred_at))
-        stored = await self._lookup([key for key in first_in_batch])
-        for record, values, print_ in candidates:
-            found = stored.get((record.event.tenant_id, record.event.event_id))
+            first = first_at[key]
+            if first != index:  # a repeat within the batch: compared with the earliest
+                if prints[first] == prints[index] or not (differing := differing_fields(values[first], values[index])):
+                    result.repeated += 1
+                else:
+                    result.conflicts.append(Conflict(record, differing, ordered[first].event.occurred_at))
+                continue
+            found = stored.get(key)
             if found is None:
                 result.new.append(record)
-                result.new_fingerprints.append(print_)
-            elif found[1] == print_ or found[1] == 0:  # 0: registered from history, content unknown
+                result.new_fingerprints.append(prints[index])
+            elif found[1] == prints[index] or found[1] == 0:  # 0: registered from history, content unknown
                 result.repeated += 1
             else:
-                differing = await self._differing(record, values, found[0])
+                differing = await self._differing(record, values[index], found[0])
                 if differing:
                     result.conflicts.append(Conflict(record, differing, found[0]))
                 else:  # the same content in another form (e.g. read back from the store)
@@ -97,16 +109,15 @@ class EventIds:
         found: dict[tuple[str, str], tuple[datetime, int]] = {}
         for start in range(0, len(keys), LOOKUP_CHUNK):
             chunk = keys[start : start + LOOKUP_CHUNK]
-            wanted = set(chunk)
+            batch = inline_table("tenant_id String, event_id String", chunk)
             rows = await self.sink.store.query_consistent(
                 "SELECT tenant_id, event_id, min(occurred_at), any(fingerprint) FROM event_ids "
-                "WHERE tenant_id IN {tenants:Array(String)} AND event_id IN {ids:Array(String)} "
+                f"WHERE (tenant_id, event_id) IN (SELECT tenant_id, event_id FROM {batch}) "
                 "GROUP BY tenant_id, event_id",
-                {"tenants": sorted({tenant for tenant, _ in chunk}), "ids": sorted({i for _, i in chunk})},
+                settings=INLINE_QUERY_SETTINGS,
             )
             for tenant, event_id, occurred_at, print_ in rows.result_rows:
-                if (tenant, event_id) in wanted:  # an id of one tenant asked for another's
-                    found[(tenant, event_id)] = (as_utc(occurred_at), int(print_))
+                found[(tenant, event_id)] = (as_utc(occurred_at), int(print_))
         return found
 
     async def _differing(self, record: PricedRecord, values: tuple[Any, ...], first_at: datetime) -> list[str]:
@@ -124,12 +135,9 @@ class EventIds:
     async def register(self, result: DedupResult) -> None:
         """After the new events are stored: their ids, and the conflicting deliveries."""
         if result.new:
-            rows = [
-                [r.event.tenant_id, r.event.event_id, r.event.occurred_at, print_, r.source.partition,
-                 r.source.offset, r.event.ingested_at]
-                for r, print_ in zip(result.new, result.new_fingerprints, strict=True)
-            ]  # fmt: skip
-            await self.sink.insert_until_stored("event_ids", rows, ID_COLUMNS)
+            new, prints = result.new, result.new_fingerprints
+            id_rows = partial(map, lambda record, print_: (*_id_fields(record), print_), new, prints)
+            await self.sink.insert_until_stored("event_ids", id_rows, ID_COLUMNS, len(new), as_json=True)
         if result.conflicts:
             rows = [
                 [c.record.event.tenant_id, c.record.event.event_id, c.differing, c.first_occurred_at,

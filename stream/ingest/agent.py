@@ -6,13 +6,14 @@ past Faust's heartbeat budget), then, under the state lock:
 
 1. partitions this worker has not held yet are recovered (checkpoint + stored tail);
 2. the events are split into first deliveries and repeats by (tenant_id, event_id);
-3. the first deliveries and the dead letters are stored in ClickHouse, then their ids;
-4. the worker state (windows, budget spend) takes the new events, and budgets touched are
-   checked against it: breaches are published right away, with no query per budget.
-
-5. the priced events and dead letters are published and acknowledged by Kafka, still
-   under the lock, so no checkpoint covers a batch whose priced events Kafka does not have
-   (a worker taking over publishes the events stored after the checkpoint again).
+3. the first deliveries and the dead letters are stored in ClickHouse;
+4. once they are stored, together: their ids are registered, the worker state (windows,
+   budget spend) takes the new events and the budgets touched are checked against it
+   (breaches are published right away, with no query per budget), and the priced events
+   and dead letters are published;
+5. all of that is acknowledged (by ClickHouse and Kafka) before the lock is released, so
+   no checkpoint covers a batch whose priced events Kafka does not have (a worker taking
+   over publishes the events stored after the checkpoint again).
 
 Only when the handler returns does Faust ack the batch's messages, so committed offsets
 never pass a row that is not stored (at-least-once, with every effect idempotent).
@@ -21,7 +22,7 @@ never pass a row that is not stored (at-least-once, with every effect idempotent
 import asyncio
 import base64
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import faust
 
 from schemas import DeadLetter
+from stream.broker.publisher import BatchPublisher, Message
 from stream.broker.reader import end_offsets
 from stream.budgets.running import BudgetTouch
 from stream.dedup import DedupResult, EventIds
@@ -42,6 +44,7 @@ from stream.pricing import PriceBook
 from stream.retry import retry_until_done
 from stream.sinks.clickhouse import ClickHouseSink
 from stream.state.held import StreamState
+from stream.turns import pass_turn
 
 if TYPE_CHECKING:
     from stream.worker.app import Worker
@@ -125,17 +128,63 @@ def last_offsets(messages: Sequence[SourceMessage]) -> dict[int, int]:
     return offsets
 
 
+Outgoing = list[tuple[str, list[Message]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Outbox:
+    """Where a stored batch's priced events and dead letters are published."""
+
+    publisher: BatchPublisher
+    priced_topic: str
+    dead_letter_topic: str
+    max_backoff: float
+
+    async def encode(self, records: Sequence[PricedRecord], dead: Sequence[DeadLetter]) -> Outgoing:
+        priced: list[Message] = []
+        for done, record in enumerate(records):
+            await pass_turn(done)
+            priced.append((record.event.tenant_id.encode(), encode_priced_event(record.event)))
+        letters = [((letter.tenant_id or "").encode() or None, dead_letter_payload(letter)) for letter in dead]
+        return [(self.priced_topic, priced), (self.dead_letter_topic, letters)]
+
+    async def send(self, outgoing: Outgoing) -> None:
+        """Every message, acknowledged by Kafka (retried until it is)."""
+        for topic, messages in outgoing:
+            await retry_until_done(partial(self.publisher.publish, topic, messages), f"publishing to {topic}",
+                                   self.max_backoff)  # fmt: skip
+
+
+BudgetCheck = Callable[[list[BudgetTouch]], Awaitable[None]]
+
+
 async def store_and_apply(
     sink: ClickHouseSink, ids: EventIds, state: StreamState, priced: Sequence[PricedRecord],
-    dead: Sequence[DeadLetter], offsets: dict[int, int],
+    dead: Sequence[DeadLetter], offsets: dict[int, int], outbox: Outbox | None = None,
+    check: BudgetCheck | None = None,
 ) -> tuple[DedupResult, list[BudgetTouch]]:  # fmt: skip
-    """Steps 2 to 4 of a batch (see the module text), up to the budget check; with the
-    state lock held."""
+    """Steps 2 to 5 of a batch (see the module text), with the state lock held.
+
+    What does not depend on each other overlaps: the store (on its own thread, off the
+    GIL) works while the event loop computes fingerprints and encodes the messages, and
+    registering ids, updating the state and publishing go on together once the events
+    are stored. Everything is done when this returns."""
     dedup = await ids.split(priced)
-    await sink.store_batch(dedup.new, list(dead))
-    await ids.register(dedup)
-    touches = await state.apply(dedup.new)
-    state.advance(offsets)
+    async with asyncio.TaskGroup() as group:
+        storing = group.create_task(sink.store_batch(dedup.new, list(dead)))
+        outgoing = await outbox.encode(dedup.new, dead) if outbox is not None else None
+        await storing
+        group.create_task(ids.register(dedup))
+        if outbox is not None and outgoing is not None:
+            group.create_task(outbox.send(outgoing))
+        touches = await state.apply(dedup.new)
+        state.advance(offsets)
+        if check is not None:
+            await check(touches)
+        # Leaving the group waits for the ids and for Kafka's acknowledgement: no
+        # checkpoint covers a batch whose priced events Kafka does not have (a worker
+        # killed before that replays the events stored after its checkpoint, and
+        # publishes them again).
     return dedup, touches
 
 
@@ -157,16 +206,6 @@ async def recover_partition(
     return tail, touches
 
 
-async def publish(worker: "Worker", records: Sequence[PricedRecord], dead: Sequence[DeadLetter]) -> None:
-    """Priced events and dead letters to their topics, acknowledged by Kafka."""
-    settings = worker.settings
-    await worker.publisher.publish(
-        settings.topic_priced, [(r.event.tenant_id.encode(), encode_priced_event(r.event)) for r in records]
-    )
-    letters = [((letter.tenant_id or "").encode() or None, dead_letter_payload(letter)) for letter in dead]
-    await worker.publisher.publish(settings.topic_dlq, letters)
-
-
 async def take_over(worker: "Worker", partitions: Sequence[int]) -> None:
     """Recover the partitions this worker does not hold yet and check the budgets their
     stored tail touched (a worker killed before checking them left that undone)."""
@@ -182,13 +221,23 @@ async def take_over(worker: "Worker", partitions: Sequence[int]) -> None:
                                settings.insert_retry_max_backoff)
         # A worker killed after storing these events may not have published them: publish
         # them again (the priced topic is at-least-once; its consumers dedupe by event_id).
-        await retry_until_done(partial(publish, worker, tail, ()), "publishing recovered events",
-                               settings.insert_retry_max_backoff)
+        outbox = outbox_of(worker)
+        await outbox.send(await outbox.encode(tail, ()))
+
+
+def outbox_of(worker: "Worker") -> Outbox:
+    settings = worker.settings
+    return Outbox(worker.publisher, settings.topic_priced, settings.topic_dlq, settings.insert_retry_max_backoff)
 
 
 def register_ingest_agent(worker: "Worker") -> None:
     app, settings, topics = worker.app, worker.settings, worker.topics
     sink, counters, state, ids, budgets = worker.sink, worker.counters, worker.state, worker.ids, worker.budgets
+    outbox = outbox_of(worker)
+
+    async def check_budgets(touches: list[BudgetTouch]) -> None:
+        await retry_until_done(partial(budgets.check, touches, state.spend_of), "budget check",
+                               settings.insert_retry_max_backoff)  # fmt: skip
 
     @app.agent(topics["raw"], name="costream.ingest")
     async def ingest(stream: faust.StreamT[bytes]) -> None:
@@ -200,11 +249,6 @@ def register_ingest_agent(worker: "Worker") -> None:
             offsets = last_offsets(messages)
             async with state.lock:
                 await take_over(worker, sorted(offsets))
-                dedup, touches = await store_and_apply(sink, ids, state, result.priced, result.dead, offsets)
-                await retry_until_done(partial(budgets.check, touches, state.spend_of), "budget check",
-                                       settings.insert_retry_max_backoff)
-                # Inside the lock: no checkpoint covers this batch before Kafka has its
-                # priced events, so a worker killed before that replays and publishes them.
-                await retry_until_done(partial(publish, worker, dedup.new, result.dead),
-                                       "publishing priced events and dead letters", settings.insert_retry_max_backoff)
+                dedup, _ = await store_and_apply(sink, ids, state, result.priced, result.dead, offsets, outbox,
+                                                 check_budgets)  # fmt: skip
             counters.add(len(messages), dedup.new, dedup, len(result.dead))

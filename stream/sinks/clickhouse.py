@@ -17,7 +17,7 @@ from schemas import DeadLetter
 from stream.ingest.records import PricedRecord
 from stream.retry import retry_until_done
 from stream.store.client import ClickHouseStore, Rows
-from stream.store.rows import EVENT_COLUMNS, event_columns_data
+from stream.store.rows import EVENT_INSERT_COLUMNS, event_insert_row
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +67,19 @@ class ClickHouseSink:
         """Durations of successful inserts since the last :meth:`drain_timings` (for metrics)."""
 
     async def insert_until_stored(
-        self, table: str, rows: Rows, columns: Sequence[str], column_oriented: bool = False, count: int | None = None
+        self, table: str, rows: Rows, columns: Sequence[str], count: int | None = None, as_json: bool = False
     ) -> None:
+        """``as_json``: write the rows with :meth:`ClickHouseStore.insert_json` (the
+        high-volume tables), else with the driver's Native encoding."""
+
         async def insert() -> None:
             if self.fault is not None:
                 await self.fault(table)
             started = time.perf_counter()
-            await self.store.insert(table, rows, columns, column_oriented)
+            if as_json:
+                await self.store.insert_json(table, rows if callable(rows) else lambda: rows, columns)
+            else:
+                await self.store.insert(table, rows, columns)
             if len(self.insert_seconds) < 10_000:  # bounded if nobody scrapes
                 self.insert_seconds.append(time.perf_counter() - started)
 
@@ -86,9 +92,8 @@ class ClickHouseSink:
 
     async def store_batch(self, priced: list[PricedRecord], dead: Sequence[DeadLetter]) -> None:
         if priced:
-            await self.insert_until_stored(
-                "usage_events", partial(event_columns_data, priced), EVENT_COLUMNS, True, len(priced)
-            )
+            rows = partial(map, event_insert_row, priced)
+            await self.insert_until_stored("usage_events", rows, EVENT_INSERT_COLUMNS, len(priced), as_json=True)
         if dead:
             await self.insert_until_stored("dead_letters", [dead_letter_row(d) for d in dead], DEAD_LETTER_COLUMNS)
 

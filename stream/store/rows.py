@@ -5,9 +5,10 @@ their column lists and measure expressions from here, so adding a column is one 
 (plus its migration).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 from schemas import CostBreakdown, EventAttributes, PricedUsageEvent, TokenUsage, TrackingType
@@ -73,78 +74,67 @@ MEASURE_NAMES: tuple[str, ...] = tuple(measure.name for measure in MEASURES)
 MONEY_MEASURES = frozenset(measure.name for measure in MEASURES if measure.money)
 
 
-def _attribute(name: str) -> Callable[[PricedRecord], Any]:
-    return lambda record: getattr(record.event.attributes, name) or ""
-
-
-def _token(name: str) -> Callable[[PricedRecord], Any]:
-    return lambda record: getattr(record.event.tokens, name)
-
-
-def _line(name: str) -> Callable[[PricedRecord], Any]:
-    def value(record: PricedRecord) -> Decimal | None:
-        breakdown = record.event.token_cost
-        return getattr(breakdown, name) if breakdown is not None else None
-
-    return value
-
-
-def _event(name: str) -> Callable[[PricedRecord], Any]:
-    return lambda record: getattr(record.event, name)
-
-
-# column of usage_events -> how a priced record fills it
-EVENT_ROW: dict[str, Callable[[PricedRecord], Any]] = {
-    "event_id": _event("event_id"),
-    "tenant_id": _event("tenant_id"),
-    "occurred_at": _event("occurred_at"),
-    "ingested_at": _event("ingested_at"),
-    "provider": _event("provider"),
-    "api_flavor": _event("api_flavor"),
-    "model": _event("model"),
-    "resolved_model": _event("resolved_model"),
-    "tracking_type": lambda record: record.event.tracking_type.value,
-    "priced": _event("priced"),
-    **{name: _token(name) for name in (
-        "input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "output_tokens",
-        "reasoning_tokens", "input_audio_tokens", "output_audio_tokens",
-    )},
-    **{f"{line}_cost": _line(line) for line in COST_LINES},
-    "token_cost": _line("total"),
-    "provider_cost": _event("provider_cost_usd"),
-    "total_cost": _event("total_cost"),
-    "cost_drift": _event("cost_drift_usd"),
-    "cache_savings": _event("cache_savings_usd"),
-    "currency": _event("currency"),
-    "price_source": _event("price_source"),
-    "price_version": _event("price_version"),
-    **{name: _attribute(name) for name in (
-        "feature", "agent", "operation", "user_id", "session_id", "request_id", "api_key_id",
-    )},
-    "latency_ms": lambda record: record.event.attributes.latency_ms,
-    "tags": lambda record: record.event.attributes.tags,
-    "kafka_partition": lambda record: record.source.partition,
-    "kafka_offset": lambda record: record.source.offset,
-}  # fmt: skip
-EVENT_COLUMNS: tuple[str, ...] = tuple(EVENT_ROW)
-_EVENT_GETTERS = tuple(EVENT_ROW.values())
-
-
-def event_row(record: PricedRecord) -> list[Any]:
-    return [getter(record) for getter in _EVENT_GETTERS]
-
-
-def event_columns_data(records: list[PricedRecord]) -> list[list[Any]]:
-    """The same rows, column by column: what a columnar insert takes."""
-    return [[getter(record) for record in records] for getter in _EVENT_GETTERS]
-
-
-_TOKEN_COLUMNS = (
+_TOKENS = (
     "input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "output_tokens",
     "reasoning_tokens", "input_audio_tokens", "output_audio_tokens",
 )  # fmt: skip
-_LINES = ("input", "cache_read", "cache_write", "output", "reasoning", "other")
+_LINES = (*COST_LINES, "total")
 _ATTRIBUTES = ("feature", "agent", "operation", "user_id", "session_id", "request_id", "api_key_id")
+
+# column of usage_events -> the attribute of a priced record that fills it. Every value is
+# written as it is (an absent attribute is NULL, which the column stores as its default).
+EVENT_FIELDS: dict[str, str] = {
+    "event_id": "event.event_id",
+    "tenant_id": "event.tenant_id",
+    "occurred_at": "event.occurred_at",
+    "ingested_at": "event.ingested_at",
+    "provider": "event.provider",
+    "api_flavor": "event.api_flavor",
+    "model": "event.model",
+    "resolved_model": "event.resolved_model",
+    "tracking_type": "event.tracking_type",
+    "priced": "event.priced",
+    **{name: f"event.tokens.{name}" for name in _TOKENS},
+    **{("token_cost" if line == "total" else f"{line}_cost"): f"event.token_cost.{line}" for line in _LINES},
+    "provider_cost": "event.provider_cost_usd",
+    "total_cost": "event.total_cost",
+    "cost_drift": "event.cost_drift_usd",
+    "cache_savings": "event.cache_savings_usd",
+    "currency": "event.currency",
+    "price_source": "event.price_source",
+    "price_version": "event.price_version",
+    **{name: f"event.attributes.{name}" for name in _ATTRIBUTES},
+    "latency_ms": "event.attributes.latency_ms",
+    "tags": "event.attributes.tags",
+    "kafka_partition": "source.partition",
+    "kafka_offset": "source.offset",
+}  # fmt: skip
+EVENT_COLUMNS: tuple[str, ...] = tuple(EVENT_FIELDS)
+
+_COST_PREFIX = "event.token_cost."
+# The cost lines come from the event's breakdown, which an unpriced event does not have:
+# rows are written with those columns last, so a row is two C-level attribute reads.
+_BREAKDOWN_COLUMNS = tuple(name for name, path in EVENT_FIELDS.items() if path.startswith(_COST_PREFIX))
+EVENT_INSERT_COLUMNS: tuple[str, ...] = (
+    *(name for name in EVENT_COLUMNS if name not in _BREAKDOWN_COLUMNS), *_BREAKDOWN_COLUMNS,
+)
+_RECORD_PART = attrgetter(*(EVENT_FIELDS[name] for name in EVENT_INSERT_COLUMNS if name not in _BREAKDOWN_COLUMNS))
+_BREAKDOWN_PART = attrgetter(*(EVENT_FIELDS[name].removeprefix(_COST_PREFIX) for name in _BREAKDOWN_COLUMNS))
+_NO_BREAKDOWN = (None,) * len(_BREAKDOWN_COLUMNS)
+
+
+def fields_of(columns: Sequence[str]) -> Callable[[PricedRecord], tuple[Any, ...]]:
+    """The values of these (non-cost-line) columns for a record, as one tuple."""
+    getter = attrgetter(*(EVENT_FIELDS[name] for name in columns))
+    return getter if len(columns) > 1 else lambda record: (getter(record),)
+
+
+def event_insert_row(record: PricedRecord) -> tuple[Any, ...]:
+    """The record's ``usage_events`` row, in :data:`EVENT_INSERT_COLUMNS` order."""
+    breakdown = record.event.token_cost
+    return _RECORD_PART(record) + (_NO_BREAKDOWN if breakdown is None else _BREAKDOWN_PART(breakdown))
+
+
 
 
 def priced_record_from_row(row: dict[str, Any]) -> PricedRecord:
@@ -153,7 +143,7 @@ def priced_record_from_row(row: dict[str, Any]) -> PricedRecord:
     token_cost = None
     if row["token_cost"] is not None:
         token_cost = CostBreakdown.model_construct(
-            **{line: row[f"{line}_cost"] for line in _LINES}, total=row["token_cost"]
+            **{line: row[f"{line}_cost"] for line in COST_LINES}, total=row["token_cost"]
         )
     attributes = EventAttributes.model_construct(
         **{name: row[name] or None for name in _ATTRIBUTES}, latency_ms=row["latency_ms"], tags=dict(row["tags"])
@@ -162,7 +152,7 @@ def priced_record_from_row(row: dict[str, Any]) -> PricedRecord:
         event_id=row["event_id"], tenant_id=row["tenant_id"], occurred_at=as_utc(row["occurred_at"]),
         ingested_at=as_utc(row["ingested_at"]), provider=row["provider"], api_flavor=row["api_flavor"],
         model=row["model"], resolved_model=row["resolved_model"],
-        tokens=TokenUsage.model_construct(**{name: row[name] for name in _TOKEN_COLUMNS}),
+        tokens=TokenUsage.model_construct(**{name: row[name] for name in _TOKENS}),
         token_cost=token_cost, provider_cost_usd=row["provider_cost"], total_cost=row["total_cost"],
         cost_drift_usd=row["cost_drift"], cache_savings_usd=row["cache_savings"],
         tracking_type=TrackingType(row["tracking_type"]), priced=bool(row["priced"]), currency=row["currency"],

@@ -7,6 +7,7 @@ also dies with this process if it is killed outright (see ``EmbeddedBroker``).
 """
 
 import asyncio
+import gc
 import logging
 from pathlib import Path
 
@@ -80,6 +81,7 @@ def run_stack(settings: Settings, *, demo: bool, start_broker: bool, console: Co
         applied = migrate(store)
         worker = create_worker(settings, store, book, registry, auth, demo=demo)
         _print_banner(console, settings, broker, [m.name for m in applied], demo)
+        collect_garbage_for_batches()
         asyncio.set_event_loop(asyncio.new_event_loop())
         faust.Worker(worker.app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
     finally:
@@ -87,6 +89,21 @@ def run_stack(settings: Settings, *, demo: bool, start_broker: bool, console: Co
             store.close()
         if broker is not None:
             broker.stop()
+
+
+GC_YOUNG_THRESHOLD = 50_000
+"""Allocations between two young-generation collections (Python's default is 700).
+
+A batch allocates millions of short-lived objects (events, rows, sums) that no cycle
+holds; at the default, the collector runs thousands of times per batch and its older
+generations walk every live record again. Measured here it doubled the cost of the
+per-event steps after pricing. Cycles are still collected, just in fewer, larger passes."""
+
+
+def collect_garbage_for_batches() -> None:
+    gc.collect()
+    gc.freeze()  # what start-up built (price data, schemas, modules) lives as long as the process
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def _print_banner(

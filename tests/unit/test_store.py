@@ -12,8 +12,9 @@ from schemas.money import MONEY_CONTEXT
 from stream.ingest.decode import SourceMessage
 from stream.ingest.records import PricedRecord
 from stream.sinks.clickhouse import ClickHouseSink
-from stream.store.client import ClickHouseStore
+from stream.store.client import INLINE_QUERY_SETTINGS, ClickHouseStore, inline_table
 from stream.store.migrate import available_migrations, migrate
+from stream.store.rows import EVENT_COLUMNS, priced_record_from_row
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +91,35 @@ async def test_a_refused_user_query_leaves_the_writer_able_to_write(store: Click
     assert store.query_readonly_sync(
         "SELECT count() FROM usage_events WHERE tenant_id = 't-writer'"
     ).result_rows == [(1,)]
+
+
+async def test_every_column_of_a_stored_event_reads_back_as_written(store: ClickHouseStore) -> None:
+    record = priced("rt-1", "t-roundtrip", Decimal("0.000150000000000001"))
+    event = record.event.model_copy(update={
+        "occurred_at": datetime(2026, 11, 20, 10, 0, 0, 123987, tzinfo=UTC),  # kept to the millisecond
+        "attributes": EventAttributes(feature="it's \\ a\nfeature", latency_ms=42, tags={"b": "2", "a": "1"}),
+    })
+    unpriced = priced("rt-2", "t-roundtrip", None)
+    await ClickHouseSink(store).store_batch([PricedRecord(event, record.source), unpriced], [])
+    rows = store.query_sync(
+        f"SELECT {', '.join(EVENT_COLUMNS)} FROM usage_events FINAL WHERE tenant_id = 't-roundtrip' ORDER BY event_id"
+    )
+    first, second = (priced_record_from_row(dict(zip(EVENT_COLUMNS, row, strict=True))) for row in rows.result_rows)
+    assert first.event.occurred_at == datetime(2026, 11, 20, 10, 0, 0, 123000, tzinfo=UTC)
+    assert first.event.total_cost == Decimal("0.000150000000000001")
+    assert first.event.token_cost is not None and first.event.token_cost.input == Decimal("0.000150000000000001")
+    assert first.event.attributes.feature == "it's \\ a\nfeature"
+    assert first.event.attributes.user_id is None  # absent: stored as "", read back as absent
+    assert first.event.attributes.latency_ms == 42
+    assert first.event.attributes.tags == {"a": "1", "b": "2"}
+    assert first.event.tracking_type is TrackingType.TOKENS and first.event.tokens.input_tokens == 7
+    assert second.event.token_cost is None and second.event.total_cost is None
+    assert second.event.tracking_type is TrackingType.UNPRICED and not second.event.priced
+
+
+def test_an_inline_table_carries_any_string(store: ClickHouseStore) -> None:
+    rows = [("t", "it's"), ("t", "back\\slash"), ("t", "nul\x00x"), ("t", "new\nline"), ("t", "x$rows$y"),
+            ("t", "ü€"), ("t", "{id:String}")]  # fmt: skip
+    result = store.query_sync(f"SELECT * FROM {inline_table('a String, b String', rows)}",
+                              settings=INLINE_QUERY_SETTINGS)  # fmt: skip
+    assert result.result_rows == rows
