@@ -177,7 +177,11 @@ async def store_and_apply(
         group.create_task(ids.register(dedup))
         if outbox is not None and outgoing is not None:
             group.create_task(outbox.send(outgoing))
-        touches = await state.apply(dedup.new)
+        try:
+            touches = await state.apply(dedup.new)
+        except BaseException:  # cancelled (the worker stops) with part of the batch applied
+            state.forget(offsets)
+            raise
         state.advance(offsets)
         if check is not None:
             await check(touches)

@@ -93,6 +93,12 @@ class StreamState:
             if partition not in keep:
                 del self.partitions[partition]
 
+    def forget(self, partitions: Iterable[int]) -> None:
+        """Drop what is held for these partitions: it no longer matches an offset (a batch
+        was interrupted half applied), so it is recovered again when next needed."""
+        for partition in partitions:
+            self.partitions.pop(partition, None)
+
     async def recover(self, partition: int, end_offset: int | None = None) -> list[PricedRecord]:
         """Take over a partition: its checkpoint, then the events stored after it. Returns
         those events; the caller applies them like a batch (and checks budgets).
