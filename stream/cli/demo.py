@@ -34,6 +34,7 @@ from stream.broker.client import aiokafka_options
 from stream.cli.errors import CliError
 from stream.config import Settings, parse_duration
 from stream.demo.events import broken_event, demo_events
+from stream.reason import first_line
 
 DEFAULT_RATE = 100
 DEFAULT_ENVELOPE = 1
@@ -177,7 +178,7 @@ class Tally:
 
 
 def _kafka_failure(settings: Settings, exc: Exception) -> CliError:
-    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    detail = first_line(exc)
     return CliError(
         f"Kafka at {settings.bootstrap_servers} refused the demo events: {detail}",
         "check COSTREAM_KAFKA_BOOTSTRAP_SERVERS and the COSTREAM_KAFKA_SECURITY_PROTOCOL/SASL/SSL settings, "

@@ -14,6 +14,7 @@ from stream.cli.errors import CliError
 from stream.cli.output import FORMATS, print_rows
 from stream.cli.worker_api import ask_worker
 from stream.config import Settings
+from stream.reason import first_line
 from stream.store.client import StoreUnavailable, open_store
 
 
@@ -50,7 +51,7 @@ def query_direct(settings: Settings, sql: str, parameters: dict[str, str]) -> di
     except StoreUnavailable as exc:
         raise CliError(str(exc), "is a costream worker using this data directory on another port?") from None
     except Exception as exc:
-        raise CliError(f"query failed: {str(exc).strip().splitlines()[0]}") from None
+        raise CliError(f"query failed: {first_line(exc)}") from None
     finally:
         store.close()
     return {"columns": list(result.column_names), "rows": [list(row) for row in result.result_rows]}

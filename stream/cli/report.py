@@ -17,6 +17,7 @@ from stream.cli.output import FORMATS, print_rows
 from stream.cli.worker_api import ask_worker
 from stream.config import Settings
 from stream.ingest.errors import describe_validation_error
+from stream.reason import first_line
 from stream.reports import REPORTS, Dimension, ReportError, ReportParams, run_report_sync
 from stream.reports.params import FILTERS
 from stream.store.client import StoreUnavailable, open_store
@@ -76,7 +77,7 @@ def report_direct(settings: Settings, name: str, params: ReportParams) -> dict[s
     except StoreUnavailable as exc:
         raise CliError(str(exc), "is a costream worker using this data directory on another port?") from None
     except Exception as exc:
-        raise CliError(f"report failed: {str(exc).strip().splitlines()[0]}") from None
+        raise CliError(f"report failed: {first_line(exc)}") from None
     finally:
         store.close()
 

@@ -13,6 +13,7 @@ from stream.budgets.registry import BudgetDefinitionError
 from stream.cli.errors import CliError
 from stream.config import Settings
 from stream.pricing import OverridesError
+from stream.reason import first_line
 from stream.store.client import StoreUnavailable, open_store
 from stream.store.cluster import CLUSTER_NAME
 from stream.store.migrate import MigrationError, applied_versions, available_migrations, cluster_script, migrate
@@ -107,9 +108,8 @@ def run_migrate(args: argparse.Namespace, settings: Settings, console: Console) 
     except MigrationError as exc:
         raise CliError(exc.message, exc.hint) from None
     except ClickHouseError as exc:
-        text = str(exc).strip()
         raise CliError(
-            f"ClickHouse refused the migration: {text.splitlines()[0][:300] if text else type(exc).__name__}",
+            f"ClickHouse refused the migration: {first_line(exc)}",
             "every statement is idempotent: fix the cause and run costream migrate again",
         ) from None
     finally:

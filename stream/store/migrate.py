@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
+from stream.reason import first_line
 from stream.store.client import ClickHouseStore
 from stream.store.cluster import CLUSTER_NAME, cluster_statements, created_tables, quote_identifier, quote_literal
 
@@ -149,7 +150,7 @@ def check_cluster(store: ClickHouseStore, cluster: str) -> None:
     try:
         store.query_sync("SELECT count() FROM system.zookeeper WHERE path = '/'")
     except Exception as exc:
-        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc, 200)
         unconfigured = "UNKNOWN_TABLE" in reason or "system.zookeeper" in reason
         raise MigrationError(
             f"no Keeper/ZooKeeper configured at {where}"
@@ -192,8 +193,7 @@ def _run_on_cluster(store: ClickHouseStore, statement: str, cluster: str, step: 
     try:
         store.command_sync(statement)
     except Exception as exc:
-        text = str(exc).strip()
-        reason = text.splitlines()[0][:300] if text else type(exc).__name__
+        reason = first_line(exc)
         raise MigrationError(
             f"{step} failed on cluster '{cluster}': {reason}",
             "fix the node named above and run costream migrate again (every statement is idempotent)",

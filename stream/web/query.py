@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from stream.reason import first_line
 from stream.store.client import ClickHouseStore
 
 
@@ -34,7 +35,7 @@ async def run_query(store: ClickHouseStore, body: bytes) -> dict[str, Any]:
     try:
         result = await store.query_readonly(request.sql, parameters=request.parameters or None)
     except Exception as exc:
-        raise QueryError(400, str(exc).strip().splitlines()[0][:2000]) from None
+        raise QueryError(400, first_line(exc, 2000)) from None
     return {
         "columns": list(result.column_names),
         "types": [column_type.name for column_type in result.column_types],

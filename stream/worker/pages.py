@@ -12,6 +12,7 @@ from typing import Any
 
 from faust.web import Request, Response, View
 
+from stream.reason import first_line
 from stream.reports import ReportError, run_report
 from stream.web.auth import Authenticator, AuthError, Principal
 from stream.web.jsonutil import dumps
@@ -72,7 +73,7 @@ def register_pages(worker: Worker, auth: Authenticator) -> None:
                 except ReportError as exc:
                     raise BadRequest(str(exc), 404 if "no report named" in str(exc) else 400) from None
                 except Exception as exc:
-                    raise QueryError(500, f"report failed: {str(exc).strip().splitlines()[0][:500]}") from None
+                    raise QueryError(500, f"report failed: {first_line(exc, 500)}") from None
                 return result.as_json()
 
             return await guarded(self, request, handle)
