@@ -1,6 +1,5 @@
 """Budgets, and what enforcement publishes: breaches and the latest status per budget."""
 
-from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal, Self
@@ -119,7 +118,7 @@ class BudgetBreach(BaseModel):
     triggering_event_id: str | None
     crossed_at: AwareDatetime | None
     """Event time of the triggering event."""
-    emitted_at: datetime
+    emitted_at: AwareDatetime
 
 
 class BudgetState(StrEnum):
@@ -144,4 +143,4 @@ class BudgetStatus(BaseModel):
     limit_usd: NonNegativeUsd
     percent_used: Decimal
     unpriced_requests: int
-    updated_at: datetime
+    updated_at: AwareDatetime

@@ -1,8 +1,7 @@
 """What the dead-letter topic carries: the original bytes and why they were refused."""
 
-from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 
 class DeadLetter(BaseModel):
@@ -26,4 +25,4 @@ class DeadLetter(BaseModel):
     """Machine-readable class: not_json, invalid_envelope, invalid_event, invalid_usage, ..."""
     error: str
     """What was wrong, naming the field."""
-    dead_lettered_at: datetime
+    dead_lettered_at: AwareDatetime

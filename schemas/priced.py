@@ -1,6 +1,5 @@
 """What the ingest agent produces: an event with canonical tokens and exact cost."""
 
-from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Literal, Self
@@ -57,7 +56,7 @@ class PricedUsageEvent(BaseModel):
     event_id: str
     tenant_id: str
     occurred_at: AwareDatetime
-    ingested_at: datetime
+    ingested_at: AwareDatetime
     provider: str
     api_flavor: str
     model: str

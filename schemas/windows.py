@@ -1,6 +1,5 @@
 """Tumbling-window aggregates per tenant, as published and stored."""
 
-from datetime import datetime
 from decimal import Decimal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -57,4 +56,4 @@ class WindowAggregate(BaseModel):
     partial: bool
     """True while the window is still open (watermark before its end plus grace)."""
     version: int
-    emitted_at: datetime
+    emitted_at: AwareDatetime
