@@ -2,7 +2,7 @@
 compacted Kafka topic (key = budget id, value = the budget's JSON, or empty to delete)."""
 
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +58,15 @@ def decode_budget(value: bytes | None, key: bytes | None) -> Budget | None:
     return parse_budget(document, f"budget {key.decode(errors='replace') if key else '?'}")
 
 
+MAX_REJECTED_KEPT = 100
+
+
 class BudgetRegistry:
     def __init__(self, budgets: list[Budget] | None = None) -> None:
         self._by_id: dict[str, Budget] = {}
         self._by_tenant: dict[str, dict[str, Budget]] = defaultdict(dict)
-        self.rejected: list[str] = []
+        self.rejected: deque[str] = deque(maxlen=MAX_REJECTED_KEPT)
+        """The latest rejected definitions, with their reasons (each is also logged)."""
         for budget in budgets or []:
             self.put(budget)
 

@@ -16,6 +16,7 @@ book for the caller to swap in whole.
 """
 
 from bisect import bisect_right
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -34,7 +35,8 @@ from stream.pricing.rates import CompiledRates, compile_model_price
 
 MAX_CACHED_MODELS = 65_536
 """Model ids come from producers; past this many distinct (provider, model, tenant) keys
-the cache starts over rather than grow without bound."""
+the least recently used is dropped: the models in use stay resolved while a producer
+sending junk ids costs memory for at most this many (each is priced as unpriced)."""
 
 _BEFORE_ALL = datetime(1, 1, 2, tzinfo=UTC)
 _DAY = 86_400
@@ -152,7 +154,7 @@ class PriceBook:
         self.overrides_file = overrides_file
         self.snapshot = snapshot or genai.current_snapshot()
         self.genai_version = genai.snapshot_version(self.snapshot)
-        self._models: dict[tuple[str, str, str | None], _Model] = {}
+        self._models: OrderedDict[tuple[str, str, str | None], _Model] = OrderedDict()
         self._compiled: dict[int, tuple[ModelPrice, CompiledRates | None]] = {}
 
     @classmethod
@@ -170,11 +172,14 @@ class PriceBook:
         if at.tzinfo is None:
             at = at.replace(tzinfo=UTC)  # as genai-prices does; events always carry a zone
         key = (provider, model, tenant_id if tenant_id in self.overrides.tenants else None)
-        entry = self._models.get(key)
+        models = self._models
+        entry = models.get(key)
         if entry is None:
-            if len(self._models) >= MAX_CACHED_MODELS:
-                self._models.clear()
-            entry = self._models[key] = _Model(self, provider, model, key[2])
+            if len(models) >= MAX_CACHED_MODELS:
+                models.popitem(last=False)
+            entry = models[key] = _Model(self, provider, model, key[2])
+        else:
+            models.move_to_end(key)
         return entry.at(at)
 
     def quote(

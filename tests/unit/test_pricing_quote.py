@@ -102,3 +102,18 @@ def test_zero_usage_of_a_known_model_is_a_zero_quote_not_unpriced(book: PriceBoo
 def test_unknown_models_are_unpriced_never_zero(book: PriceBook, model: str) -> None:
     assert book.quote("openai", model, TokenUsage(input_tokens=10, output_tokens=1), AT, "acme") is None
     assert book.rates("openai", model, AT) is None
+
+
+def test_junk_model_ids_neither_grow_the_cache_nor_evict_the_models_in_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    from stream.pricing import book as book_module
+
+    monkeypatch.setattr(book_module, "MAX_CACHED_MODELS", 8)
+    prices = PriceBook.load()
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    in_use = prices.resolve("openai", "gpt-4o-mini", at)
+    assert in_use is not None
+    for n in range(100):
+        assert prices.resolve("openai", f"junk-{n}", at) is None  # unpriced, never $0
+        prices.resolve("openai", "gpt-4o-mini", at)  # the model in use stays the most recent
+    assert len(prices._models) == 8
+    assert ("openai", "gpt-4o-mini", None) in prices._models
