@@ -4,13 +4,15 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from schemas.limits import MAX_EVENT_COST_USD, MAX_EVENTS_PER_BATCH, MAX_ID_CHARS, MAX_LABEL_CHARS, MAX_TAGS_PER_EVENT
 from schemas.money import NonNegativeUsd
 from schemas.usage import TokenUsage
 
-Identifier = Annotated[str, StringConstraints(min_length=1, max_length=256, strip_whitespace=True)]
-Label = Annotated[str, StringConstraints(max_length=512)]
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_CHARS, strip_whitespace=True)]
+Label = Annotated[str, StringConstraints(max_length=MAX_LABEL_CHARS)]
+EventCost = Annotated[NonNegativeUsd, Field(le=MAX_EVENT_COST_USD)]
 
-MAX_EVENTS_PER_BATCH = 10_000
+__all__ = ["MAX_EVENTS_PER_BATCH", "EventAttributes", "RawUsageEvent", "UsageBatch"]
 
 
 class EventAttributes(BaseModel):
@@ -26,7 +28,7 @@ class EventAttributes(BaseModel):
     request_id: Label | None = None
     api_key_id: Label | None = None
     latency_ms: Annotated[int, Field(ge=0, strict=True)] | None = None
-    tags: dict[Label, Label] = Field(default_factory=dict, max_length=64)
+    tags: dict[Label, Label] = Field(default_factory=dict, max_length=MAX_TAGS_PER_EVENT)
 
 
 class RawUsageEvent(BaseModel):
@@ -47,7 +49,7 @@ class RawUsageEvent(BaseModel):
     model: Identifier | None = None
     response: dict[str, Any] | list[Any] | None = None
     usage: TokenUsage | None = None
-    provider_cost_usd: NonNegativeUsd | None = None
+    provider_cost_usd: EventCost | None = None
     attributes: EventAttributes = Field(default_factory=EventAttributes)
 
 

@@ -15,9 +15,9 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-# Larger than any context window in existence by a wide margin; a count above it is a
-# producer bug (an overflowed counter, a byte count sent as tokens), not usage.
-MAX_TOKENS_PER_EVENT = 100_000_000
+from schemas.limits import MAX_TOKENS_PER_EVENT
+
+__all__ = ["MAX_TOKENS_PER_EVENT", "TokenCount", "TokenUsage", "check_subsets"]
 
 TokenCount = Annotated[int, Field(ge=0, le=MAX_TOKENS_PER_EVENT, strict=True)]
 

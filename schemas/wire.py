@@ -168,6 +168,8 @@ def _translate(annotation: Any, metadata: list[Any], any_as: object) -> tuple[ob
             meta["le"] = item.le
         elif isinstance(item, annotated_types.Ge):
             checks.append(_at_least(item.ge))
+        elif isinstance(item, annotated_types.Le):
+            checks.append(_at_most(item.le))
         elif isinstance(item, AfterValidator):
             checks.append(item.func)  # type: ignore[arg-type]
         elif isinstance(item, Strict):
@@ -225,6 +227,15 @@ def _at_least(bound: Any) -> Check:
         return value
 
     return at_least
+
+
+def _at_most(bound: Any) -> Check:
+    def at_most(value: Any) -> object:
+        if not value <= bound:
+            raise ValueError(f"must be at most {bound}")
+        return value
+
+    return at_most
 
 
 def _unsupported(annotation: object, what: object) -> typing.NoReturn:

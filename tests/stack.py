@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaProducer
 
+from schemas.limits import MAX_MESSAGE_BYTES
 from stream.broker.embedded import EmbeddedBroker
 from stream.broker.reader import read_topic
 from stream.broker.topics import ensure_topics
@@ -161,7 +162,9 @@ class Stack:
 
     def publish(self, messages: list[tuple[bytes | None, bytes]], topic: str | None = None) -> None:
         async def send() -> None:
-            producer = AIOKafkaProducer(bootstrap_servers=self.settings.bootstrap_servers, acks="all")
+            # room for the largest message a producer may send
+            producer = AIOKafkaProducer(bootstrap_servers=self.settings.bootstrap_servers, acks="all",
+                                        max_request_size=MAX_MESSAGE_BYTES + 64 * 1024)  # fmt: skip
             await producer.start()
             try:
                 futures = [await producer.send(topic or self.settings.topic_raw, value=v, key=k) for k, v in messages]

@@ -5,13 +5,10 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from schemas.limits import MAX_EVENT_COST_USD
 from schemas.money import COST_SCALE
 from schemas.usage import MAX_TOKENS_PER_EVENT
 from stream.canonical.errors import UsageError
-
-# A reported cost above this is a producer bug, and would overflow the Decimal(38, 18)
-# cost columns downstream.
-MAX_REPORTED_COST_USD = Decimal(10) ** 9
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +102,8 @@ def money(document: Any, path: Path, where: str) -> Decimal | None:
         amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     except (InvalidOperation, ValueError):
         raise UsageError(field, f"not a number: {value!r:.40}") from None
-    if not amount.is_finite() or amount < 0 or amount > MAX_REPORTED_COST_USD:
-        raise UsageError(field, f"must be a finite amount between 0 and {MAX_REPORTED_COST_USD}, got {value!r:.40}")
+    if not amount.is_finite() or amount < 0 or amount > MAX_EVENT_COST_USD:
+        raise UsageError(field, f"must be a finite amount between 0 and {MAX_EVENT_COST_USD}, got {value!r:.40}")
     if amount.as_tuple().exponent < -COST_SCALE:  # type: ignore[operator]
         # the cost columns keep 18 places; the priced event is built without validating it again
         raise UsageError(field, f"has more than {COST_SCALE} decimal places, got {value!s:.40}")

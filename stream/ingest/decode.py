@@ -15,10 +15,9 @@ import orjson
 from pydantic import ValidationError
 
 from schemas import DeadLetter, RawUsageEvent, UsageBatch
+from schemas.limits import MAX_MESSAGE_BYTES
 from schemas.wire import SUB_MICROSECOND, BatchStruct, RawEventStruct, struct_for
 from stream.ingest.errors import describe_validation_error
-
-MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +80,7 @@ def decode_message(source: SourceMessage, now: datetime) -> tuple[list[DecodedEv
     where the pydantic models decide and their messages name the field."""
     value = source.value
     if len(value) > MAX_MESSAGE_BYTES:
-        reason = f"message is {len(value)} bytes; the limit is {MAX_MESSAGE_BYTES}"
+        reason = f"message is {len(value)} bytes; the limit is {MAX_MESSAGE_BYTES} bytes"
         return [], [dead_letter(source, "too_large", reason, now)]
     if SUB_MICROSECOND.search(value) is None:
         envelope_first = b'"events"' in value[:32]

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from schemas import DeadLetter
+from schemas.limits import MAX_EVENT_COST_USD
 from stream.canonical import UsageError, extract_usage
 from stream.ingest.decode import SourceMessage, dead_letter, decode_message
 from stream.ingest.records import PricedRecord
@@ -39,5 +40,13 @@ def process_messages(messages: list[SourceMessage], book: PriceBook, now: dateti
                     )
                 )
                 continue
-            result.priced.append(PricedRecord(price_event(event, extracted, book, now), message))
+            priced = price_event(event, extracted, book, now)
+            if priced.token_cost is not None and priced.token_cost.total > MAX_EVENT_COST_USD:
+                prefix = f"events[{item.batch_index}]: " if item.batch_index is not None else ""
+                reason = (f"{prefix}token cost {priced.token_cost.total} USD is over the limit of "
+                          f"{MAX_EVENT_COST_USD} USD per event")  # fmt: skip
+                result.dead.append(dead_letter(message, "cost_limit", reason, now, item.batch_index,
+                                               {"event_id": event.event_id, "tenant_id": event.tenant_id}))  # fmt: skip
+                continue
+            result.priced.append(PricedRecord(priced, message))
     return result
