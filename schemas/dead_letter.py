@@ -8,8 +8,11 @@ class DeadLetter(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     original_b64: str
-    """The consumed message value, base64, byte for byte (on the topic, only its first
-    part when ``original_truncated``; the ``dead_letters`` table keeps it whole)."""
+    """What was refused, base64, byte for byte: the consumed message value, or, for one
+    event of a batch envelope (``batch_index`` set), that event's own JSON as it stands in
+    the envelope, so an envelope's bad events together carry its bytes once. On the topic,
+    only its first part when ``original_truncated``; the ``dead_letters`` table keeps it
+    whole."""
     original_truncated: bool = False
     original_size: int | None = None
     """Size in bytes of the whole original, set when the topic copy is truncated."""

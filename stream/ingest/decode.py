@@ -8,6 +8,7 @@ import base64
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -15,7 +16,7 @@ import orjson
 from pydantic import ValidationError
 
 from schemas import DeadLetter, RawUsageEvent, UsageBatch
-from schemas.limits import MAX_MESSAGE_BYTES
+from schemas.limits import MAX_ID_CHARS, MAX_MESSAGE_BYTES
 from schemas.wire import SUB_MICROSECOND, BatchStruct, RawEventStruct, struct_for
 from stream.ingest.errors import describe_validation_error
 
@@ -47,12 +48,16 @@ def dead_letter(
     batch_index: int | None = None,
     item: Any = None,
 ) -> DeadLetter:
+    """``batch_index``: the refused event's place in an envelope, whose own bytes are
+    then the original (see ``DeadLetter.original_b64``)."""
+
     def text_field(name: str) -> str | None:
         value = item.get(name) if isinstance(item, dict) else None
-        return value[:256] if isinstance(value, str) else None
+        return value[:MAX_ID_CHARS] if isinstance(value, str) else None
 
+    original = source.value if batch_index is None else envelope_event_bytes(source.value, batch_index)
     return DeadLetter(
-        original_b64=base64.b64encode(source.value).decode("ascii"),
+        original_b64=base64.b64encode(original).decode("ascii"),
         original_key_b64=base64.b64encode(source.key).decode("ascii") if source.key is not None else None,
         topic=source.topic,
         partition=source.partition,
@@ -64,6 +69,29 @@ def dead_letter(
         error=error[:2000],
         dead_lettered_at=now,
     )
+
+
+class _RawEnvelope(msgspec.Struct):
+    events: list[msgspec.Raw]
+
+
+_RAW_ENVELOPE = msgspec.json.Decoder(_RawEnvelope)
+_RAW_TOP = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+@lru_cache(maxsize=4)  # the dead letters of one envelope come one after another
+def _envelope_events(value: bytes) -> list[msgspec.Raw]:
+    return _RAW_ENVELOPE.decode(value).events
+
+
+def envelope_event_bytes(value: bytes, index: int) -> bytes:
+    """The JSON of event ``index`` of an envelope, as it stands in the message (a slice
+    the decoder finds without building the events)."""
+    try:
+        return bytes(_envelope_events(value)[index])
+    except (msgspec.DecodeError, msgspec.ValidationError, IndexError):  # not an envelope after all
+        return value
 
 
 _EVENT = msgspec.json.Decoder(RawEventStruct, float_hook=Decimal)
@@ -97,7 +125,39 @@ def decode_message(source: SourceMessage, now: datetime) -> tuple[list[DecodedEv
 
 
 def decode_exactly(source: SourceMessage, now: datetime) -> tuple[list[DecodedEvent], list[DeadLetter]]:
-    """The models' verdict on every part of a message (each event on its own)."""
+    """The models' verdict on every part of a message (each event on its own).
+
+    An envelope's events are read one at a time from their slices of the message, so a
+    huge envelope of bad events never has all of them as Python objects at once."""
+    try:
+        top = _RAW_TOP.decode(source.value)
+    except msgspec.DecodeError:
+        return _decode_document(source, now)  # not an object: its own account of why
+    if "events" not in top or "event_id" in top:
+        return _decode_document(source, now)
+    try:
+        raw_items: list[msgspec.Raw] = _RAW_LIST.decode(top["events"])
+    except msgspec.DecodeError:
+        return _decode_document(source, now)  # "events" is not a list: the model says so
+    try:
+        envelope = {key: raw_items if key == "events" else _ANY.decode(raw) for key, raw in top.items()}
+        items = UsageBatch.model_validate(envelope).events
+    except ValidationError as exc:
+        return [], [dead_letter(source, "invalid_envelope", describe_validation_error(exc), now)]
+    except (msgspec.DecodeError, RecursionError):
+        return _decode_document(source, now)
+    decoded: list[DecodedEvent] = []
+    dead: list[DeadLetter] = []
+    for index, raw in enumerate(items):
+        try:
+            item = _ANY.decode(raw)
+        except (msgspec.DecodeError, RecursionError):
+            return _decode_document(source, now)
+        _validate_item(source, now, index, item, decoded, dead)
+    return decoded, dead
+
+
+def _decode_document(source: SourceMessage, now: datetime) -> tuple[list[DecodedEvent], list[DeadLetter]]:
     try:
         document = _ANY.decode(source.value)
     except msgspec.DecodeError as exc:
@@ -120,21 +180,28 @@ def decode_exactly(source: SourceMessage, now: datetime) -> tuple[list[DecodedEv
     decoded: list[DecodedEvent] = []
     dead: list[DeadLetter] = []
     for index, item in indexed:
-        try:
-            event = RawUsageEvent.model_validate(item)
-        except ValidationError as exc:
-            prefix = f"events[{index}]" if index is not None else ""
-            reason = describe_validation_error(exc, prefix)
-            dead.append(dead_letter(source, "invalid_event", reason, now, index, item))
-            continue
-        try:
-            struct = _as_struct(event)
-        except msgspec.ValidationError as exc:  # a value the model takes and no column could hold
-            prefix = f"events[{index}]: " if index is not None else ""
-            dead.append(dead_letter(source, "invalid_event", f"{prefix}{exc}", now, index, item))
-            continue
-        decoded.append(DecodedEvent(struct, source, index))
+        _validate_item(source, now, index, item, decoded, dead)
     return decoded, dead
+
+
+def _validate_item(
+    source: SourceMessage, now: datetime, index: int | None, item: Any, decoded: list[DecodedEvent],
+    dead: list[DeadLetter],
+) -> None:  # fmt: skip
+    try:
+        event = RawUsageEvent.model_validate(item)
+    except ValidationError as exc:
+        prefix = f"events[{index}]" if index is not None else ""
+        reason = describe_validation_error(exc, prefix)
+        dead.append(dead_letter(source, "invalid_event", reason, now, index, item))
+        return
+    try:
+        struct = _as_struct(event)
+    except msgspec.ValidationError as exc:  # a value the model takes and no column could hold
+        prefix = f"events[{index}]: " if index is not None else ""
+        dead.append(dead_letter(source, "invalid_event", f"{prefix}{exc}", now, index, item))
+        return
+    decoded.append(DecodedEvent(struct, source, index))
 
 
 def _json_error(value: bytes, error: msgspec.DecodeError) -> str:

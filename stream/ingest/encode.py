@@ -117,7 +117,9 @@ def encode_dead_letter(letter: DeadLetter) -> bytes:
         "error": letter.error,
         "dead_lettered_at": letter.dead_lettered_at,
     }
+    # msgspec, not orjson: orjson's bytes keep its 4 KB starting buffer, and an envelope
+    # of thousands of bad events has as many dead letters held at once
     try:
-        return orjson.dumps(document, option=_OPTIONS)
-    except orjson.JSONEncodeError:
+        return _struct_json(document)
+    except (TypeError, OverflowError):
         return letter.model_dump_json().encode()

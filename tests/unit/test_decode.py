@@ -217,3 +217,24 @@ def test_the_fast_decoders_are_never_looser_than_the_models(overrides: dict[str,
             got.event.model, got.event.response, got.event.provider_cost_usd) == (
         model.event_id, model.tenant_id, model.occurred_at, model.provider, model.api_flavor, model.model,
         model.response, model.provider_cost_usd)
+
+
+def test_an_envelope_of_bad_events_is_carried_once_by_its_dead_letters() -> None:
+    import base64
+
+    from stream.ingest.pipeline import process_messages
+    from stream.pricing import PriceBook
+
+    bad = [{"event_id": f"b{n}", "tenant_id": "t", "occurred_at": "2026-11-20T10:00:00Z", "provider": "openai",
+            "usage": {"input_tokens": -n - 1}} for n in range(1000)]  # fmt: skip
+    unusable = [{"event_id": f"u{n}", "tenant_id": "t", "occurred_at": "2026-11-20T10:00:00Z", "provider": "openai",
+                 "model": "gpt-4o-mini", "response": {"id": "no usage here"}} for n in range(1000)]  # fmt: skip
+    envelope = orjson.dumps({"events": [*bad, *unusable]})
+    result = process_messages([message(envelope)], PriceBook.load(), NOW)
+    assert result.priced == [] and len(result.dead) == 2000
+    originals = [base64.b64decode(letter.original_b64) for letter in result.dead]
+    # each letter carries its own event, not the envelope: together, the envelope's bytes once
+    assert sum(len(original) for original in originals) < len(envelope)
+    by_id = {letter.event_id: orjson.loads(original) for letter, original in zip(result.dead, originals, strict=True)}
+    assert by_id["b7"] == bad[7] and by_id["u999"] == unusable[999]
+    assert {letter.error_type for letter in result.dead} == {"invalid_event", "invalid_usage"}
