@@ -182,7 +182,7 @@ async def measure(store: ClickHouseStore, budget: Budget, batches: Batches) -> d
     async def one_batch() -> tuple[float, float, list[BudgetTouch]]:
         records = batches.next()
         started = time.perf_counter()
-        _, touches = await store_and_apply(sink, ids, state, records, [], {0: batches.offset - 1})
+        touches = (await store_and_apply(sink, ids, state, records, [], {0: batches.offset - 1})).touches
         stored = time.perf_counter()
         await enforcer.check(touches, state.spend_of)
         checked = time.perf_counter()

@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     insert_batch_wait: float = 0.5
     """Longest wait (seconds) to fill an insert batch before writing what is there."""
     insert_retry_max_backoff: float = 30.0
+    stall_warning_after: float = 60.0
+    """A partition whose batch keeps failing (a store or broker outage) this long is
+    reported: a WARNING naming it, ``costream_partition_stalled_seconds``, and ``/readyz``."""
     insert_fault_file: Path | None = None
     """Fault injection for reliability drills: while this file exists, every ClickHouse insert
     fails as if the store were down (retry, backpressure and recovery can then be watched)."""
@@ -118,7 +121,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "window_size", "window_grace", "window_flush_interval", "state_checkpoint_interval", "reconcile_interval",
-        "insert_batch_wait", "insert_retry_max_backoff",
+        "insert_batch_wait", "insert_retry_max_backoff", "stall_warning_after",
         mode="before",
     )
     @classmethod

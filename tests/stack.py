@@ -91,6 +91,12 @@ class Stack:
             kafka_bootstrap_servers=self.env["COSTREAM_KAFKA_BOOTSTRAP_SERVERS"], topic_partitions=4
         )
 
+    @property
+    def store_dsn(self) -> str:
+        """The worker's ClickHouse (embedded: open it only while the worker is stopped)."""
+        return load_settings(data_dir=Path(self.env["COSTREAM_DATA_DIR"]),
+                             clickhouse_url=self.env.get("COSTREAM_CLICKHOUSE_URL")).clickhouse_dsn  # fmt: skip
+
     # --- lifecycle ----------------------------------------------------------------------
     def start(self) -> "Stack":
         if self.broker is not None:

@@ -53,6 +53,11 @@ class DedupResult:
     """Redeliveries with the same content (a retried send, a replay after a crash)."""
     conflicts: list[Conflict] = field(default_factory=list)
 
+    def drop(self, records: set[int]) -> None:
+        """Forget new events (by ``id`` of their record) that were not stored after all."""
+        kept = [(r, p) for r, p in zip(self.new, self.new_fingerprints, strict=True) if id(r) not in records]
+        self.new, self.new_fingerprints = [r for r, _ in kept], [p for _, p in kept]
+
 
 @dataclass
 class EventIds:

@@ -31,18 +31,19 @@ from typing import TYPE_CHECKING, Any
 import faust
 
 from schemas import DeadLetter
+from stream import stalls
 from stream.broker.publisher import BatchPublisher, Message
 from stream.broker.reader import end_offsets
 from stream.budgets.running import BudgetTouch
 from stream.dedup import DedupResult, EventIds
 from stream.dedup.fingerprint import fingerprint
-from stream.ingest.decode import SourceMessage
+from stream.ingest.decode import SourceMessage, dead_letter
 from stream.ingest.encode import encode_dead_letter, encode_priced_event
 from stream.ingest.pipeline import IngestResult, process_messages
 from stream.ingest.records import PricedRecord
 from stream.pricing import PriceBook
 from stream.retry import retry_until_done
-from stream.sinks.clickhouse import ClickHouseSink
+from stream.sinks.clickhouse import ClickHouseSink, Refused
 from stream.state.held import StreamState
 from stream.turns import pass_turn
 
@@ -128,7 +129,32 @@ def last_offsets(messages: Sequence[SourceMessage]) -> dict[int, int]:
     return offsets
 
 
-Outgoing = list[tuple[str, list[Message]]]
+@dataclass(slots=True)
+class Outgoing:
+    """A batch's messages, encoded: priced events (in the order of ``records``) and dead letters."""
+
+    records: Sequence[PricedRecord]
+    priced: list[Message]
+    letters: list[Message]
+
+    def without(self, refused: set[int], letters: Sequence[DeadLetter]) -> "Outgoing":
+        """Less the events the store refused (by ``id`` of their record), which become
+        the dead ``letters``."""
+        kept = [(r, m) for r, m in zip(self.records, self.priced, strict=True) if id(r) not in refused]
+        return Outgoing([r for r, _ in kept], [m for _, m in kept], self.letters + [letter_message(d) for d in letters])
+
+
+def letter_message(letter: DeadLetter) -> Message:
+    return (letter.tenant_id or "").encode() or None, dead_letter_payload(letter)
+
+
+def refused_letters(refused: Sequence[Refused], now: datetime) -> list[DeadLetter]:
+    """Dead letters for the events the store refused, with its reason."""
+    return [
+        dead_letter(r.record.source, "store_refused", f"the store refused the event: {r.reason}", now,
+                    r.record.batch_index, {"event_id": r.record.event.event_id, "tenant_id": r.record.event.tenant_id})
+        for r in refused
+    ]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,12 +171,11 @@ class Outbox:
         for done, record in enumerate(records):
             await pass_turn(done)
             priced.append((record.event.tenant_id.encode(), encode_priced_event(record.event)))
-        letters = [((letter.tenant_id or "").encode() or None, dead_letter_payload(letter)) for letter in dead]
-        return [(self.priced_topic, priced), (self.dead_letter_topic, letters)]
+        return Outgoing(records, priced, [letter_message(letter) for letter in dead])
 
     async def send(self, outgoing: Outgoing) -> None:
         """Every message, acknowledged by Kafka (retried until it is)."""
-        for topic, messages in outgoing:
+        for topic, messages in ((self.priced_topic, outgoing.priced), (self.dead_letter_topic, outgoing.letters)):
             await retry_until_done(partial(self.publisher.publish, topic, messages), f"publishing to {topic}",
                                    self.max_backoff)  # fmt: skip
 
@@ -158,11 +183,20 @@ class Outbox:
 BudgetCheck = Callable[[list[BudgetTouch]], Awaitable[None]]
 
 
+@dataclass(slots=True)
+class StoredBatch:
+    dedup: DedupResult
+    """``dedup.new``: the events stored and counted."""
+    touches: list[BudgetTouch]
+    refused: list[DeadLetter]
+    """Dead letters of the events the store refused."""
+
+
 async def store_and_apply(
     sink: ClickHouseSink, ids: EventIds, state: StreamState, priced: Sequence[PricedRecord],
     dead: Sequence[DeadLetter], offsets: dict[int, int], outbox: Outbox | None = None,
     check: BudgetCheck | None = None,
-) -> tuple[DedupResult, list[BudgetTouch]]:  # fmt: skip
+) -> StoredBatch:  # fmt: skip
     """Steps 2 to 5 of a batch (see the module text), with the state lock held.
 
     What does not depend on each other overlaps: the store (on its own thread, off the
@@ -173,7 +207,14 @@ async def store_and_apply(
     async with asyncio.TaskGroup() as group:
         storing = group.create_task(sink.store_batch(dedup.new, list(dead)))
         outgoing = await outbox.encode(dedup.new, dead) if outbox is not None else None
-        await storing
+        refused = await storing
+        letters = refused_letters(refused, datetime.now(UTC))
+        if refused:
+            await sink.store_dead_letters(letters)
+            gone = {id(r.record) for r in refused}
+            dedup.drop(gone)
+            if outgoing is not None:
+                outgoing = outgoing.without(gone, letters)
         group.create_task(ids.register(dedup))
         if outbox is not None and outgoing is not None:
             group.create_task(outbox.send(outgoing))
@@ -189,7 +230,7 @@ async def store_and_apply(
         # checkpoint covers a batch whose priced events Kafka does not have (a worker
         # killed before that replays the events stored after its checkpoint, and
         # publishes them again).
-    return dedup, touches
+    return StoredBatch(dedup, touches, letters)
 
 
 async def recover_partition(
@@ -252,7 +293,8 @@ def register_ingest_agent(worker: "Worker") -> None:
             result = await price_in_slices(messages, worker.book, now)  # reloads swap worker.book
             offsets = last_offsets(messages)
             async with state.lock:
-                await take_over(worker, sorted(offsets))
-                dedup, _ = await store_and_apply(sink, ids, state, result.priced, result.dead, offsets, outbox,
-                                                 check_budgets)  # fmt: skip
-            counters.add(len(messages), dedup.new, dedup, len(result.dead))
+                with stalls.watching(worker.stalls, tuple(sorted(offsets))):
+                    await take_over(worker, sorted(offsets))
+                    stored = await store_and_apply(sink, ids, state, result.priced, result.dead, offsets, outbox,
+                                                   check_budgets)  # fmt: skip
+            counters.add(len(messages), stored.dedup.new, stored.dedup, len(result.dead) + len(stored.refused))

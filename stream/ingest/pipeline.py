@@ -48,5 +48,5 @@ def process_messages(messages: list[SourceMessage], book: PriceBook, now: dateti
                 result.dead.append(dead_letter(message, "cost_limit", reason, now, item.batch_index,
                                                {"event_id": event.event_id, "tenant_id": event.tenant_id}))  # fmt: skip
                 continue
-            result.priced.append(PricedRecord(priced, message))
+            result.priced.append(PricedRecord(priced, message, item.batch_index))
     return result

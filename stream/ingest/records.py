@@ -10,3 +10,6 @@ from stream.ingest.decode import SourceMessage
 class PricedRecord:
     event: PricedUsageEvent
     source: SourceMessage
+    batch_index: int | None = None
+    """The event's place in its message's envelope (None for a single-event message, or
+    when read back from the store)."""

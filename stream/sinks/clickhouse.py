@@ -9,14 +9,17 @@ agent stops taking messages (backpressure) and nothing past the unstored rows co
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from schemas import DeadLetter
 from stream.ingest.records import PricedRecord
+from stream.reason import first_line
 from stream.retry import retry_until_done
 from stream.store.client import ClickHouseStore, Rows
+from stream.store.errors import is_permanent
 from stream.store.rows import EVENT_INSERT_COLUMNS, event_insert_row
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,14 @@ def dead_letter_row(letter: DeadLetter) -> list[Any]:
         letter.event_id, letter.tenant_id, letter.error_type, letter.error, letter.original_b64,
         letter.dead_lettered_at,
     ]  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """An event the store will not take, and the store's reason."""
+
+    record: PricedRecord
+    reason: str
 
 
 InsertFault = Callable[[str], Awaitable[None]]
@@ -67,10 +78,13 @@ class ClickHouseSink:
         """Durations of successful inserts since the last :meth:`drain_timings` (for metrics)."""
 
     async def insert_until_stored(
-        self, table: str, rows: Rows, columns: Sequence[str], count: int | None = None, as_json: bool = False
+        self, table: str, rows: Rows, columns: Sequence[str], count: int | None = None, as_json: bool = False,
+        refusable: bool = False,
     ) -> None:
         """``as_json``: write the rows with :meth:`ClickHouseStore.insert_json` (the
-        high-volume tables), else with the driver's Native encoding."""
+        high-volume tables), else with the driver's Native encoding. ``refusable``: an
+        error about the rows themselves (:func:`stream.store.errors.is_permanent`) is
+        raised instead of retried."""
 
         async def insert() -> None:
             if self.fault is not None:
@@ -88,14 +102,46 @@ class ClickHouseSink:
 
         if count is None:
             count = len(rows) if not callable(rows) else 0
-        await retry_until_done(insert, f"insert of {count} rows into {table}", self.max_backoff, count_failure)
+        await retry_until_done(insert, f"insert of {count} rows into {table}", self.max_backoff, count_failure,
+                               is_permanent if refusable else None)  # fmt: skip
 
-    async def store_batch(self, priced: list[PricedRecord], dead: Sequence[DeadLetter]) -> None:
-        if priced:
-            rows = partial(map, event_insert_row, priced)
-            await self.insert_until_stored("usage_events", rows, EVENT_INSERT_COLUMNS, len(priced), as_json=True)
+    async def store_batch(self, priced: list[PricedRecord], dead: Sequence[DeadLetter]) -> list[Refused]:
+        """Store the events and dead letters; returns the events the store refuses (see
+        :mod:`stream.store.errors`), each with the store's reason. The rest is stored."""
+        refused = await self.store_events(priced) if priced else []
         if dead:
-            await self.insert_until_stored("dead_letters", [dead_letter_row(d) for d in dead], DEAD_LETTER_COLUMNS)
+            await self.store_dead_letters(dead)
+        return refused
+
+    async def store_events(self, records: list[PricedRecord]) -> list[Refused]:
+        """Bisects a batch the store refuses down to the rows it refuses: a few bad rows
+        in n cost some 2 log2(n) inserts each."""
+        rows = partial(map, event_insert_row, records)
+        try:
+            await self.insert_until_stored("usage_events", rows, EVENT_INSERT_COLUMNS, len(records), as_json=True,
+                                           refusable=True)  # fmt: skip
+        except Exception as exc:
+            if not is_permanent(exc):
+                raise
+            if len(records) == 1:
+                log.warning("the store refused event %s of tenant %s: %s", records[0].event.event_id,
+                            records[0].event.tenant_id, first_line(exc))  # fmt: skip
+                return [Refused(records[0], first_line(exc, 1000))]
+            middle = len(records) // 2
+            return await self.store_events(records[:middle]) + await self.store_events(records[middle:])
+        return []
+
+    async def store_dead_letters(self, dead: Sequence[DeadLetter]) -> None:
+        rows = [dead_letter_row(d) for d in dead]
+        try:
+            await self.insert_until_stored("dead_letters", rows, DEAD_LETTER_COLUMNS, refusable=True)
+        except Exception as exc:
+            if not is_permanent(exc):
+                raise
+            # They are on the dead-letter topic all the same; a table that refuses them is
+            # the operator's to fix, and stalling the partition over it would lose nothing less.
+            log.error("the store refused %d dead letters (they are on the dead-letter topic): %s", len(rows),
+                      first_line(exc))  # fmt: skip
 
     def drain_timings(self) -> list[float]:
         timings, self.insert_seconds = self.insert_seconds, []

@@ -21,6 +21,7 @@ from stream.ingest.agent import IngestCounters
 from stream.pricing import PriceBook
 from stream.reconcile import ReconcileReport, reconcile
 from stream.sinks.clickhouse import ClickHouseSink, fault_while_file_exists
+from stream.stalls import StallWatch
 from stream.state.held import StreamState, WindowSettings
 from stream.store.client import ClickHouseStore
 
@@ -43,6 +44,8 @@ class Worker:
     budgets: BudgetEnforcer
     topics: dict[str, faust.TopicT]
     counters: IngestCounters = field(default_factory=IngestCounters)
+    stalls: StallWatch = field(default_factory=lambda: StallWatch(60.0))
+    """Partitions whose batch keeps failing (see :mod:`stream.stalls`)."""
     reconciled: ReconcileReport | None = None
     """The last reconciliation pass (periodic or asked through the API)."""
     reconcile_passes: int = 0
@@ -144,6 +147,7 @@ def build_worker(settings: Settings, store: ClickHouseStore, book: PriceBook, re
     budgets = BudgetEnforcer(registry, sink, publish_breach, publish_status)
     publisher = BatchPublisher(settings)
     app.add_dependency(publisher)  # started and stopped with the app
-    worker = Worker(app, settings, store, sink, book, publisher, state, EventIds(sink), budgets, topics)
+    worker = Worker(app, settings, store, sink, book, publisher, state, EventIds(sink), budgets, topics,
+                    stalls=StallWatch(settings.stall_warning_after))  # fmt: skip
     return worker
 

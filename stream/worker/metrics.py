@@ -92,6 +92,13 @@ class WorkerCollector(Collector):
         for (topic, partition), value in sorted(self.lag.items()):
             lag.add_metric([topic, str(partition)], value)
         yield lag
+        stalled = GaugeMetricFamily("costream_partition_stalled_seconds",
+                                    "Seconds a partition's batch has kept failing, past the stall limit",
+                                    labels=["partition"])  # fmt: skip
+        for stall, seconds in worker.stalls.stalled():
+            for partition in stall.partitions:
+                stalled.add_metric([str(partition)], seconds)
+        yield stalled
         yield GaugeMetricFamily("costream_open_windows", "Windows still open for late events",
                                 value=len(worker.state.resident_windows()))
         yield GaugeMetricFamily("costream_budgets", "Budgets in force", value=len(worker.budgets.registry))

@@ -164,5 +164,8 @@ def register_pages(worker: Worker, auth: Authenticator) -> None:
 
         async def get(self, request: Request) -> Response:
             assigned = len(app.consumer.assignment()) if app.consumer else 0
-            ready = assigned > 0 and not app.rebalancing and worker.budgets.ready.is_set()
-            return _json(self, {"ready": ready, "assigned_partitions": assigned}, 200 if ready else 503)
+            stalled = [{"partitions": list(stall.partitions), "failing": stall.what, "error": stall.error,
+                        "seconds": round(seconds, 1)} for stall, seconds in worker.stalls.stalled()]  # fmt: skip
+            ready = assigned > 0 and not app.rebalancing and worker.budgets.ready.is_set() and not stalled
+            body = {"ready": ready, "assigned_partitions": assigned, "stalled": stalled}
+            return _json(self, body, 200 if ready else 503)

@@ -77,12 +77,12 @@ class Harness:
         """One batch from partition 0, at the next offsets."""
         records = [PricedRecord(e, SourceMessage(b"", None, "raw", 0, self.offset + n)) for n, e in enumerate(events)]
         self.offset += len(events)
-        dedup, _ = await store_and_apply(self.sink, self.ids, self.state, records, [], {0: self.offset - 1})
+        dedup = (await store_and_apply(self.sink, self.ids, self.state, records, [], {0: self.offset - 1})).dedup
         return dedup
 
     async def redeliver(self, events: list[PricedUsageEvent], first_offset: int) -> DedupResult:
         records = [PricedRecord(e, SourceMessage(b"", None, "raw", 0, first_offset + n)) for n, e in enumerate(events)]
-        dedup, _ = await store_and_apply(self.sink, self.ids, self.state, records, [], {0: first_offset})
+        dedup = (await store_and_apply(self.sink, self.ids, self.state, records, [], {0: first_offset})).dedup
         return dedup
 
     def totals(self, table: str, tenant: str) -> tuple[Decimal, int]:

@@ -123,3 +123,33 @@ def test_an_inline_table_carries_any_string(store: ClickHouseStore) -> None:
     result = store.query_sync(f"SELECT * FROM {inline_table('a String, b String', rows)}",
                               settings=INLINE_QUERY_SETTINGS)  # fmt: skip
     assert result.result_rows == rows
+
+
+async def test_rows_the_store_refuses_are_isolated_and_the_rest_is_stored(store: ClickHouseStore) -> None:
+    store.command_sync("ALTER TABLE usage_events ADD CONSTRAINT IF NOT EXISTS no_refused_model "
+                       "CHECK model != 'refused-model'")  # fmt: skip
+    try:
+        records = [priced(f"bis-{n}", "t-bisect", Decimal("1")) for n in range(7)]
+        bad = {2, 5}
+        records = [PricedRecord(r.event.model_copy(update={"model": "refused-model"}), r.source) if n in bad else r
+                   for n, r in enumerate(records)]  # fmt: skip
+        refused = await ClickHouseSink(store).store_batch(records, [])
+        assert sorted(r.record.event.event_id for r in refused) == ["bis-2", "bis-5"]
+        assert all("no_refused_model" in r.reason for r in refused)
+        stored = store.query_sync("SELECT event_id FROM usage_events FINAL WHERE tenant_id = 't-bisect' ORDER BY 1")
+        assert [row[0] for row in stored.result_rows] == ["bis-0", "bis-1", "bis-3", "bis-4", "bis-6"]
+    finally:
+        store.command_sync("ALTER TABLE usage_events DROP CONSTRAINT IF EXISTS no_refused_model")
+
+
+def test_errors_about_the_rows_are_permanent_and_outages_are_not(store: ClickHouseStore) -> None:
+    from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
+
+    from stream.store.errors import is_permanent
+
+    with pytest.raises(Exception) as refused:
+        store.command_sync("SELECT CAST('not a number' AS UInt32)")
+    assert is_permanent(refused.value)
+    assert not is_permanent(OperationalError("Error HTTPConnectionPool: connection refused"))
+    assert not is_permanent(DatabaseError("Code: 252. DB::Exception: Too many parts (300). (TOO_MANY_PARTS)"))
+    assert not is_permanent(ConnectionError("fault file exists"))
