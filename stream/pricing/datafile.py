@@ -6,6 +6,7 @@ A file is validated whole by genai-prices' own models before it is used; a broke
 is refused with the provider, model and field named, and the data in force stays.
 """
 
+import contextlib
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -77,10 +78,8 @@ class PriceData:
             raise PriceDataError(f"cannot fetch price data {url}: {exc}") from None
         modified = datetime.now(UTC).date()
         if header := response.headers.get("last-modified"):
-            try:
+            with contextlib.suppress(TypeError, ValueError):
                 modified = parsedate_to_datetime(header).astimezone(UTC).date()
-            except (TypeError, ValueError):
-                pass
         return cls.parse(response.content, url, modified)
 
     @classmethod
@@ -112,17 +111,19 @@ def _describe(exc: ValidationError, document: list[Any]) -> str:
     """``providers[3] (openai).models[12] (gpt-4o).prices.input_mtok: Input should be a valid decimal``"""
 
     def name(location: Location) -> str:
-        parts = list(location)
+        parts: list[int | str] = list(location)
         text = ""
-        if parts and isinstance(parts[0], int):
-            index = parts.pop(0)
-            provider = document[index] if index < len(document) and isinstance(document[index], dict) else {}
-            text = f"providers[{index}]" + (f" ({provider['id']})" if "id" in provider else "")
-            if len(parts) >= 2 and parts[0] == "models" and isinstance(parts[1], int):
+        first = parts[0] if parts else None
+        if isinstance(first, int):
+            parts = parts[1:]
+            provider = document[first] if first < len(document) and isinstance(document[first], dict) else {}
+            text = f"providers[{first}]" + (f" ({provider['id']})" if "id" in provider else "")
+            index = parts[1] if len(parts) >= 2 else None
+            if parts and parts[0] == "models" and isinstance(index, int):
                 models = provider.get("models")
-                model = models[parts[1]] if isinstance(models, list) and parts[1] < len(models) else {}
-                text += f".models[{parts[1]}]" + (f" ({model['id']})" if isinstance(model, dict) and "id" in model
-                                                    else "")
+                model = models[index] if isinstance(models, list) and index < len(models) else {}
+                text += f".models[{index}]" + (f" ({model['id']})" if isinstance(model, dict) and "id" in model
+                                                 else "")
                 parts = parts[2:]
         rest = ".".join(str(part) for part in parts)
         return f"{text}.{rest}" if text and rest else text or rest or "file"
