@@ -34,7 +34,7 @@ from stream.pricing.litellm import PROVIDERS, LiteLLMEntry, LiteLLMTable
 from stream.pricing.rates import CompiledRates
 
 TOLERANCE = Decimal("0.01")
-_ROUTING_ID = re.compile(r"^(?:bedrock/[a-z]{2}(?:-gov)?-[a-z]+-\d/|azure/(?:us|eu|global)/)")
+_ROUTING_ID = re.compile(r"^(?:bedrock/[a-z]{2}(?:-gov)?-[a-z]+-\d/|azure/[a-z-]+/)")
 """LiteLLM's own routing spellings (``bedrock/us-gov-east-1/<model>``, ``azure/eu/<model>``):
 a region's price list rather than an id a caller sends or a provider returns; not compared."""
 AUDITED_PROVIDERS = tuple(sorted(set(PROVIDERS.values())))
