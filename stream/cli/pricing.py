@@ -20,7 +20,7 @@ from stream.ingest.encode import encode_priced_event
 from stream.ingest.pipeline import process_messages
 from stream.pricing import OverridesError, PriceBook
 from stream.pricing.corrections import CorrectionsError
-from stream.pricing.datafile import PriceData, PriceDataError
+from stream.pricing.datafile import PriceData, PriceDataError, configured_data
 
 
 def register(commands: Any) -> None:
@@ -73,13 +73,9 @@ def _book(path: Path | None, settings: Settings | None = None) -> PriceBook:
 def price_data(settings: Settings) -> PriceData | None:
     """The genai-prices data file or URL the settings name, else None (the bundled data)."""
     try:
-        if settings.price_data_file is not None:
-            return PriceData.from_file(settings.price_data_file)
-        if settings.price_data_url is not None:
-            return PriceData.from_url(settings.price_data_url)
+        return configured_data(settings.price_data_file, settings.price_data_url)
     except PriceDataError as exc:
         raise CliError(str(exc), "fix or unset COSTREAM_PRICE_DATA_FILE / COSTREAM_PRICE_DATA_URL") from None
-    return None
 
 
 def _time(text: str | None) -> datetime:

@@ -108,24 +108,56 @@ class PriceData:
 
 
 def _describe(exc: ValidationError, document: list[Any]) -> str:
-    """``providers[3] (openai).models[12] (gpt-4o).prices.input_mtok: Input should be a valid decimal``"""
+    """``providers[3] (openai).models[12] (gpt-4o): prices.input_mtok: Input should be a valid decimal``
+
+    genai-prices validates some parts (the prices) apart from the list, so a location does
+    not always say which provider and model; the first failing one is found by validating
+    them one by one (on this error path only)."""
+    from genai_prices.types import _providers_from_raw
+
+    for index, provider in enumerate(document):
+        label = f"providers[{index}]" + (f" ({provider['id']})" if isinstance(provider, dict) and "id" in provider
+                                         else "")
+        try:
+            _providers_from_raw([provider])
+            continue
+        except ValidationError as error:
+            exc = error
+        except (TypeError, ValueError, KeyError) as error:
+            return f"{label}: {error}"
+        models = provider.get("models") if isinstance(provider, dict) else None
+        for number, model in enumerate(models if isinstance(models, list) else []):
+            try:
+                _providers_from_raw([{**provider, "models": [model]}])
+            except ValidationError as error:
+                named = f" ({model['id']})" if isinstance(model, dict) and "id" in model else ""
+                return f"{label}.models[{number}]{named}: {_locations(error, model)}"
+            except (TypeError, ValueError, KeyError) as error:
+                return f"{label}.models[{number}]: {error}"
+        return f"{label}: {_locations(exc, provider)}"
+    return describe_validation_error(exc)
+
+
+def _locations(exc: ValidationError, part: Any) -> str:
+    """Locations as genai-prices reports them, with ``prices.`` before a price key it
+    validated on its own (``input_mtok.decimal`` -> ``prices.input_mtok``)."""
+    prices = part.get("prices") if isinstance(part, dict) else None
+    price_keys = set(prices) if isinstance(prices, dict) else set()
 
     def name(location: Location) -> str:
-        parts: list[int | str] = list(location)
-        text = ""
-        first = parts[0] if parts else None
-        if isinstance(first, int):
-            parts = parts[1:]
-            provider = document[first] if first < len(document) and isinstance(document[first], dict) else {}
-            text = f"providers[{first}]" + (f" ({provider['id']})" if "id" in provider else "")
-            index = parts[1] if len(parts) >= 2 else None
-            if parts and parts[0] == "models" and isinstance(index, int):
-                models = provider.get("models")
-                model = models[index] if isinstance(models, list) and index < len(models) else {}
-                text += f".models[{index}]" + (f" ({model['id']})" if isinstance(model, dict) and "id" in model
-                                                 else "")
-                parts = parts[2:]
-        rest = ".".join(str(part) for part in parts)
-        return f"{text}.{rest}" if text and rest else text or rest or "file"
+        if location and location[0] in price_keys:
+            return f"prices.{location[0]}"
+        parts = [str(p) for p in location if not (isinstance(p, int) and p == 0 and location[0] == 0)]
+        return ".".join(parts) or "entry"
 
     return describe_validation_error(exc, name=name)
+
+
+def configured_data(file: Path | None, url: str | None) -> PriceData | None:
+    """The data file or URL configured (``COSTREAM_PRICE_DATA_FILE`` / ``_URL``, the file
+    first); None for the bundled data. Raises PriceDataError for a broken one."""
+    if file is not None:
+        return PriceData.from_file(file)
+    if url is not None:
+        return PriceData.from_url(url)
+    return None
