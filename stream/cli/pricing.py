@@ -108,11 +108,18 @@ def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
 def run_price(args: argparse.Namespace, settings: Settings, console: Console) -> int:
     book = _book(settings.price_overrides_file, settings)
     out = sys.stdout.buffer
+    seen: set[tuple[str, str]] = set()  # (tenant_id, event_id): the worker counts a repeat once
     with _open(args.file) as stream:
         for number, line in _lines(stream):
             message = SourceMessage(line, None, args.file, 0, number)
             result = process_messages([message], book, datetime.now(UTC))
             for record in result.priced:
+                key = (record.event.tenant_id, str(record.event.event_id))
+                if key in seen:
+                    out.write(orjson.dumps({"event_id": key[1], "tenant_id": key[0], "duplicate_of": key[1],
+                                            "line": number}) + b"\n")
+                    continue
+                seen.add(key)
                 out.write(encode_priced_event(record.event) + b"\n")
             for letter in result.dead:
                 error = {"type": letter.error_type, "message": letter.error, "line": number}

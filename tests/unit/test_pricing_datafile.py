@@ -80,3 +80,21 @@ def test_the_cli_refuses_a_broken_data_file_in_two_lines(tmp_path: Path) -> None
     assert run.returncode != 0
     assert "prices.input_mtok" in run.stderr and "Traceback" not in run.stderr
     assert len(run.stderr.strip().splitlines()) <= 2
+
+
+def test_costream_price_marks_a_repeated_event_id_as_a_duplicate() -> None:
+    import os
+    import subprocess
+    import sys
+
+    event = {"event_id": "e1", "tenant_id": "acme", "occurred_at": "2026-11-20T10:00:00Z", "provider": "openai",
+             "model": "gpt-4o-mini", "usage": {"input_tokens": 1000, "output_tokens": 10}}
+    lines = "\n".join(json.dumps(e) for e in (event, {**event, "occurred_at": "2026-11-20T10:00:05Z"},
+                                               {**event, "tenant_id": "globex"}))
+    run = subprocess.run([sys.executable, "-m", "stream.cli.main", "price"], input=lines, capture_output=True,
+                         text=True, env=dict(os.environ), timeout=120)
+    assert run.returncode == 0, run.stderr
+    out = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [o.get("duplicate_of") for o in out] == [None, "e1", None]
+    assert out[1] == {"event_id": "e1", "tenant_id": "acme", "duplicate_of": "e1", "line": 2}
+    assert out[2]["tenant_id"] == "globex" and out[2]["priced"] is True
