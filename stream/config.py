@@ -99,6 +99,12 @@ class Settings(BaseSettings):
     """Fault injection for reliability drills: while this file exists, every ClickHouse insert
     fails as if the store were down (retry, backpressure and recovery can then be watched)."""
     price_overrides_file: Path | None = None
+    price_data_file: Path | None = None
+    """A genai-prices data file (its data.json) to price from instead of the bundled data;
+    reloaded by the worker when it changes (a broken file is refused, the data in force stays)."""
+    price_data_url: str | None = None
+    """As price_data_file, fetched from a URL (at start and every price_data_url_interval seconds)."""
+    price_data_url_interval: float = Field(default=3600.0, ge=60)
     budgets_file: Path | None = None
     """Budgets loaded at start (YAML); changes at run time go through the definitions topic."""
 

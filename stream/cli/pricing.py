@@ -5,6 +5,7 @@ import argparse
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -18,6 +19,8 @@ from stream.ingest.decode import SourceMessage, decode_message
 from stream.ingest.encode import encode_priced_event
 from stream.ingest.pipeline import process_messages
 from stream.pricing import OverridesError, PriceBook
+from stream.pricing.corrections import CorrectionsError
+from stream.pricing.datafile import PriceData, PriceDataError, configured_data
 
 
 def register(commands: Any) -> None:
@@ -46,12 +49,33 @@ def register(commands: Any) -> None:
     diff.add_argument("--at", help="RFC 3339 time (default: now)")
     diff.set_defaults(handler=run_diff)
 
+    audit = actions.add_parser(
+        "audit", help="compare the catalog with an independent price table; exit 1 on a disagreement in use",
+    )
+    audit.add_argument("--models-seen", action="store_true",
+                       help="only the models in the store count as in use (default: every current model)")
+    audit.add_argument("--format", choices=("table", "json"), default="table")
+    audit.add_argument("--all", action="store_true", help="also list resolved disagreements and missing models")
+    audit.add_argument("--litellm", help="a LiteLLM price table to audit against (default: the one kept in costream)")
+    audit.set_defaults(handler=run_audit)
 
-def _book(path: Path | None) -> PriceBook:
+
+def _book(path: Path | None, settings: Settings | None = None) -> PriceBook:
+    data = price_data(settings) if settings is not None else None
     try:
-        return PriceBook.load(path)
+        return PriceBook.load(path, data=data)
     except OverridesError as exc:
         raise CliError(str(exc), "see README, section Prices, for the overrides format") from None
+    except CorrectionsError as exc:
+        raise CliError(str(exc), "fix the entry in stream/pricing/data/corrections/") from None
+
+
+def price_data(settings: Settings) -> PriceData | None:
+    """The genai-prices data file or URL the settings name, else None (the bundled data)."""
+    try:
+        return configured_data(settings.price_data_file, settings.price_data_url)
+    except PriceDataError as exc:
+        raise CliError(str(exc), "fix or unset COSTREAM_PRICE_DATA_FILE / COSTREAM_PRICE_DATA_URL") from None
 
 
 def _time(text: str | None) -> datetime:
@@ -82,13 +106,20 @@ def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
 
 
 def run_price(args: argparse.Namespace, settings: Settings, console: Console) -> int:
-    book = _book(settings.price_overrides_file)
+    book = _book(settings.price_overrides_file, settings)
     out = sys.stdout.buffer
+    seen: set[tuple[str, str]] = set()  # (tenant_id, event_id): the worker counts a repeat once
     with _open(args.file) as stream:
         for number, line in _lines(stream):
             message = SourceMessage(line, None, args.file, 0, number)
             result = process_messages([message], book, datetime.now(UTC))
             for record in result.priced:
+                key = (record.event.tenant_id, str(record.event.event_id))
+                if key in seen:
+                    out.write(orjson.dumps({"event_id": key[1], "tenant_id": key[0], "duplicate_of": key[1],
+                                            "line": number}) + b"\n")
+                    continue
+                seen.add(key)
                 out.write(encode_priced_event(record.event) + b"\n")
             for letter in result.dead:
                 error = {"type": letter.error_type, "message": letter.error, "line": number}
@@ -100,7 +131,7 @@ def run_price(args: argparse.Namespace, settings: Settings, console: Console) ->
 
 
 def run_show(args: argparse.Namespace, settings: Settings, console: Console) -> int:
-    book = _book(settings.price_overrides_file)
+    book = _book(settings.price_overrides_file, settings)
     at = _time(args.at)
     price = book.resolve(args.provider, args.model, at, args.tenant)
     if price is None:
@@ -117,7 +148,7 @@ def run_show(args: argparse.Namespace, settings: Settings, console: Console) -> 
 
 
 def run_check(args: argparse.Namespace, settings: Settings, console: Console) -> int:
-    book = _book(settings.price_overrides_file)
+    book = _book(settings.price_overrides_file, settings)
     unpriced: dict[tuple[str, str], int] = {}
     invalid = 0
     with _open(args.file) as stream:
@@ -154,3 +185,68 @@ def run_diff(args: argparse.Namespace, settings: Settings, console: Console) -> 
     rows = [[c.kind.value, c.source, c.provider, c.model, c.rate, c.old, c.new] for c in changes]
     print_rows(console, ["change", "source", "provider", "model", "rate", "old", "new"], rows, "table")
     return 0
+
+
+def _plain(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value.normalize():f}"
+
+
+def _models_seen(settings: Settings) -> list[tuple[str, str]]:
+    from stream.cli.query import query_direct, query_worker
+
+    sql = "SELECT provider, model FROM usage_events GROUP BY provider, model"
+    answer = query_worker(settings, sql, {}) if settings.embedded_store else None
+    if answer is None:
+        answer = query_direct(settings, sql, {})
+    return [(str(provider), str(model)) for provider, model in answer["rows"]]
+
+
+def run_audit(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    from stream.pricing.audit import Status, audit
+    from stream.pricing.litellm import LiteLLMTable
+
+    try:
+        table = LiteLLMTable.load(Path(args.litellm) if args.litellm else None)
+    except (OSError, ValueError) as exc:
+        raise CliError(f"cannot read the LiteLLM price table: {exc}",
+                       "pass --litellm with a model_prices_and_context_window JSON file") from None
+    book = _book(None, settings)  # the catalog below the operator's and tenants' overrides
+    seen = _models_seen(settings) if args.models_seen else None
+    report = audit(book, table, seen=seen)
+    unresolved = [f for f in report.findings if f.in_use and f.status is Status.UNRESOLVED]
+    if args.format == "json":
+        document = {
+            "at": report.at.isoformat().replace("+00:00", "Z"),
+            "sources": [{"name": s.name, "version": s.version, "data_date": s.data_date, "origin": s.origin}
+                        for s in report.sources],
+            "compared": report.compared,
+            "unresolved_in_use": len(unresolved),
+            "findings": [{
+                "kind": f.kind.value, "status": f.status.value, "in_use": f.in_use, "provider": f.provider,
+                "model": f.model, "compared_id": f.compared_id, "rate": f.rate,
+                "genai-prices": _plain(f.genai_prices), "corrections": _plain(f.correction),
+                "litellm": _plain(f.other), "difference": _plain(f.difference.quantize(Decimal("0.0001")))
+                if f.difference is not None else None,
+                "catalog_source": f.catalog_source, "note": f.note,
+            } for f in report.findings],
+        }
+        sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
+        sys.stdout.flush()
+        return 1 if report.failed else 0
+    for source in report.sources:
+        console.print(f"{source.name:<13} {source.version:<22} data of {source.data_date or 'unknown date'}"
+                      f"  ({source.origin})", highlight=False)
+    shown = [f for f in report.findings if args.all or (f.in_use and f.status is Status.UNRESOLVED)]
+    if shown:
+        rows = [[f.status.value, f.kind.value, f.model, f.compared_id or "", f.rate or "",
+                 _plain(f.genai_prices) or "", _plain(f.correction) or "", _plain(f.other) or "",
+                 f"{f.difference * 100:.1f}%" if f.difference is not None else "", f.note] for f in shown]
+        print_rows(console, ["status", "kind", "model", "litellm id", "rate", "genai-prices", "corrections",
+                             "litellm", "diff", "note"], rows, "table")
+    counts = {status: sum(1 for f in report.findings if f.status is status) for status in Status}
+    console.print(
+        f"{report.compared} ids compared at {report.at.date()}: {len(unresolved)} unresolved disagreement(s) "
+        f"in use, {counts[Status.RESOLVED]} resolved, {counts[Status.INFO]} missing from a source"
+        + ("" if args.all else " (--all lists them)"), highlight=False,
+    )
+    return 1 if report.failed else 0

@@ -13,6 +13,7 @@ from stream.budgets.registry import BudgetDefinitionError
 from stream.cli.errors import CliError
 from stream.config import Settings
 from stream.pricing import OverridesError
+from stream.pricing.datafile import PriceDataError
 from stream.reason import first_line
 from stream.store.client import StoreUnavailable, open_store
 from stream.store.cluster import CLUSTER_NAME
@@ -48,7 +49,7 @@ def register(commands: Any) -> None:
 def _run(settings: Settings, console: Console, *, demo: bool, start_broker: bool) -> int:
     try:
         run_stack(settings, demo=demo, start_broker=start_broker, console=console)
-    except (BrokerStartError, BudgetDefinitionError, OverridesError, TokensFileError) as exc:
+    except (BrokerStartError, BudgetDefinitionError, OverridesError, PriceDataError, TokensFileError) as exc:
         raise CliError(str(exc)) from None
     except KafkaConnectionError:
         raise CliError(

@@ -1,11 +1,14 @@
-"""The price book: genai-prices data, under operator overrides, under tenant overrides.
+"""The price book: genai-prices data, under costream's curated corrections, under operator
+overrides, under tenant overrides (each layer's entries override the layers below them
+while they are in force; a multiplier scales the price below it).
 
 Prices are those in force at the event's ``occurred_at``, never "now", so re-pricing
 old events gives their historical cost.
 
 Hot path: the first event of a (provider, model, tenant) finds the model once (genai-
 prices' matching, then normalised ids) and collects the instants at which its price can
-change: genai-prices' start dates and the overrides' ``effective_from``/``until``.
+change: genai-prices' start dates and the corrections' and overrides'
+``effective_from``/``until``.
 Between two such instants (a price period) the price is constant, so it is resolved and
 compiled to flat rates once per period and cached under the period's index; an event
 then costs a dict lookup, a bisect and a few Decimal multiplications. Models with
@@ -28,8 +31,10 @@ from genai_prices.types import ModelInfo, ModelPrice, Provider
 from schemas import CostBreakdown, TokenUsage
 from stream.canonical import canonical_provider
 from stream.pricing import genai
+from stream.pricing.corrections import Corrections
+from stream.pricing.datafile import PriceData
 from stream.pricing.normalize import lookup_variants
-from stream.pricing.overrides import Override, Overrides, boundaries, in_force
+from stream.pricing.overrides import LayerEntry, Overrides, boundaries, in_force
 from stream.pricing.quote import breakdown_of, cache_read_savings, price_tokens
 from stream.pricing.rates import CompiledRates, compile_model_price
 
@@ -48,9 +53,10 @@ class Quote:
     """The price book's id of the model, after normalisation (``provider/model`` for genai-prices)."""
     breakdown: CostBreakdown
     price_source: str
-    """``genai-prices``, ``operator`` or ``tenant:<id>``."""
+    """The layer that priced it: ``genai-prices``, ``corrections``, ``operator`` or ``tenant:<id>``."""
     price_version: str
-    """genai-prices' data version, or the overrides file's revision and the entry's effective_from."""
+    """genai-prices' data version, or the corrections' or overrides file's revision and the
+    entry's effective_from."""
     cache_savings: Decimal
     """Cache reads at the uncached input rate minus their cache-read cost."""
 
@@ -82,9 +88,15 @@ class _Model:
         else:
             self.resolved_id = variants[0] if variants else model.strip().lower()
         provider_id = canonical_provider(provider) or provider.strip().lower()
+        provider_ids = {provider_id} | ({self.found[0].id} if self.found is not None else set())
+        corrections = book.corrections.candidates(provider_ids, names)
+        if self.found is None and corrections:
+            self.resolved_id = f"{corrections[0].entry.provider_id}/{corrections[0].entry.model.lower()}"
+            names.append(self.resolved_id)
         overrides = book.overrides
-        self.layers = tuple(
+        self.layers: tuple[tuple[LayerEntry, ...], ...] = tuple(
             layer for layer in (
+                corrections,
                 overrides.candidates(None, provider_id, names),
                 overrides.candidates(tenant_id, provider_id, names) if tenant_id is not None else (),
             ) if layer
@@ -129,43 +141,56 @@ class _Model:
         rates = self.book.compiled(model_price)
         if rates is None:
             return None
-        return ResolvedPrice(self.resolved_id, rates, genai.SOURCE, self.book.genai_version)
+        return ResolvedPrice(self.resolved_id, rates, genai.SOURCE, self.book.data.version)
 
-    def _apply(self, below: ResolvedPrice | None, override: Override) -> ResolvedPrice | None:
-        source = override.entry.source
-        if override.rates is not None:
-            return ResolvedPrice(self.resolved_id, override.rates, source, override.version)
-        if below is None or override.entry.multiplier is None:
+    def _apply(self, below: ResolvedPrice | None, entry: LayerEntry) -> ResolvedPrice | None:
+        if entry.rates is not None:
+            return ResolvedPrice(self.resolved_id, entry.rates, entry.price_source, entry.version)
+        if below is None or entry.multiplier is None:
             return None  # a discount on a model with no price is still no price
-        return ResolvedPrice(below.resolved_model, below.rates.scaled(override.entry.multiplier), source,
-                             override.version)
+        return ResolvedPrice(below.resolved_model, below.rates.scaled(entry.multiplier), entry.price_source,
+                             entry.version)
 
 
 class PriceBook:
     """Token prices by (provider, model, tenant, time). See the module docstring."""
 
-    __slots__ = ("_compiled", "_models", "genai_version", "overrides", "overrides_file", "snapshot")
+    __slots__ = ("_compiled", "_models", "corrections", "data", "overrides", "overrides_file")
 
     def __init__(
         self, overrides: Overrides | None = None, overrides_file: Path | None = None,
-        snapshot: DataSnapshot | None = None,
+        snapshot: DataSnapshot | None = None, *, corrections: Corrections | None = None,
+        data: PriceData | None = None,
     ) -> None:
         self.overrides = overrides or Overrides.empty()
         self.overrides_file = overrides_file
-        self.snapshot = snapshot or genai.current_snapshot()
-        self.genai_version = genai.snapshot_version(self.snapshot)
+        self.data = data or (PriceData.of(snapshot) if snapshot is not None else PriceData.bundled())
+        self.corrections = Corrections.load() if corrections is None else corrections
         self._models: OrderedDict[tuple[str, str, str | None], _Model] = OrderedDict()
         self._compiled: dict[int, tuple[ModelPrice, CompiledRates | None]] = {}
 
-    @classmethod
-    def load(cls, overrides_file: Path | None = None, *, snapshot: DataSnapshot | None = None) -> "PriceBook":
-        """genai-prices' data, with the overrides file if given (raises OverridesError if invalid)."""
-        overrides = Overrides.load(overrides_file) if overrides_file is not None else None
-        return cls(overrides, overrides_file, snapshot)
+    @property
+    def snapshot(self) -> DataSnapshot:
+        return self.data.snapshot
 
-    def reload(self) -> "PriceBook":
-        """A new book from the overrides file as it is now; this one is left as it was."""
-        return PriceBook.load(self.overrides_file, snapshot=genai.current_snapshot())
+    @property
+    def genai_version(self) -> str:
+        return self.data.version
+
+    @classmethod
+    def load(
+        cls, overrides_file: Path | None = None, *, snapshot: DataSnapshot | None = None,
+        data: PriceData | None = None, corrections: Corrections | None = None,
+    ) -> "PriceBook":
+        """genai-prices' data (or ``data``), the shipped corrections, and the overrides file if
+        given (raises OverridesError or CorrectionsError if one is invalid)."""
+        overrides = Overrides.load(overrides_file) if overrides_file is not None else None
+        return cls(overrides, overrides_file, snapshot, corrections=corrections, data=data)
+
+    def reload(self, data: PriceData | None = None) -> "PriceBook":
+        """A new book from the overrides file as it is now (and ``data``, else the data in
+        force); this one is left as it was."""
+        return PriceBook.load(self.overrides_file, data=data or self.data.current(), corrections=self.corrections)
 
     def resolve(self, provider: str, model: str, at: datetime, tenant_id: str | None = None) -> ResolvedPrice | None:
         """The price in force, with its source; None when nothing prices the model."""

@@ -39,6 +39,10 @@ def lookup_variants(model: str) -> tuple[str, ...]:
     if match := _BEDROCK_ARN.match(current):
         current = add(match.group(1))
     current = add(_PATH_PREFIX.sub("", current))
+    if (unrouted := _ROUTER_PREFIX.sub("", current)) != current:
+        # ``azure/gpt-4o-2024-05-13``: the dated id without the router prefix is more
+        # specific than the prefixed id without its date.
+        current = add(unrouted)
     changed = True
     while changed:
         changed = False

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Protocol, Self, TypeVar
 
 import yaml
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -122,6 +122,26 @@ class OverridesError(ValueError):
     pass
 
 
+class LayerEntry(Protocol):
+    """An entry of one layer of the catalog (a correction, an operator or tenant override)."""
+
+    @property
+    def rates(self) -> CompiledRates | None: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def price_source(self) -> str: ...
+    @property
+    def multiplier(self) -> Decimal | None: ...
+    @property
+    def effective_from(self) -> datetime: ...
+    @property
+    def effective_until(self) -> datetime | None: ...
+
+
+Entry = TypeVar("Entry", bound=LayerEntry)
+
+
 @dataclass(frozen=True, slots=True)
 class Override:
     """One validated entry, its compiled rates, and the version it prices under."""
@@ -130,6 +150,22 @@ class Override:
     index: int
     rates: CompiledRates | None
     version: str
+
+    @property
+    def price_source(self) -> str:
+        return self.entry.source
+
+    @property
+    def multiplier(self) -> Decimal | None:
+        return self.entry.multiplier
+
+    @property
+    def effective_from(self) -> datetime:
+        return self.entry.effective_from
+
+    @property
+    def effective_until(self) -> datetime | None:
+        return self.entry.effective_until
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,20 +218,24 @@ class Overrides:
         )
 
 
-def in_force(candidates: tuple[Override, ...], at: datetime) -> Override | None:
-    best: Override | None = None
-    for override in candidates:
-        if override.entry.in_force(at) and (best is None or override.entry.effective_from >= best.entry.effective_from):
-            best = override
+def in_force(candidates: Iterable[Entry], at: datetime) -> Entry | None:
+    """The entry in force at ``at`` with the latest effective_from (on a tie, the later one)."""
+    best: Entry | None = None
+    for entry in candidates:
+        until = entry.effective_until
+        if entry.effective_from <= at and (until is None or at < until) and (
+            best is None or entry.effective_from >= best.effective_from
+        ):
+            best = entry
     return best
 
 
-def boundaries(candidates: Iterable[Override]) -> set[datetime]:
+def boundaries(candidates: Iterable[LayerEntry]) -> set[datetime]:
     found: set[datetime] = set()
-    for override in candidates:
-        found.add(override.entry.effective_from)
-        if override.entry.effective_until is not None:
-            found.add(override.entry.effective_until)
+    for entry in candidates:
+        found.add(entry.effective_from)
+        if entry.effective_until is not None:
+            found.add(entry.effective_until)
     return found
 
 

@@ -21,6 +21,7 @@ from stream.config import Settings
 from stream.demo.publisher import register_demo_publisher
 from stream.ingest.agent import register_ingest_agent
 from stream.pricing import PriceBook
+from stream.pricing.datafile import configured_data
 from stream.store.client import ClickHouseStore, open_store
 from stream.store.migrate import migrate
 from stream.web.auth import Authenticator, is_loopback, load_tokens
@@ -68,7 +69,9 @@ def create_worker(
 def run_stack(settings: Settings, *, demo: bool, start_broker: bool, console: Console) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # Files first: a typo in prices or budgets fails in a second, before anything starts.
-    book = PriceBook.load(settings.price_overrides_file)
+    book = PriceBook.load(
+        settings.price_overrides_file, data=configured_data(settings.price_data_file, settings.price_data_url),
+    )
     registry = BudgetRegistry(load_budget_file(settings.budgets_file) if settings.budgets_file else [])
     auth = authenticator(settings)
     broker: EmbeddedBroker | None = None

@@ -1,6 +1,7 @@
 """Background work of the worker besides the ingest agent: emitting windows on a timer,
 following budget definitions, and (with ``--demo``) publishing sample traffic."""
 
+import asyncio
 import logging
 import time
 from pathlib import Path
@@ -10,6 +11,8 @@ from stream.broker.reader import follow_topic, read_topic
 from stream.budgets.enforcer import FIRED_RETENTION, read_fired
 from stream.ingest.agent import take_over
 from stream.pricing import OverridesError
+from stream.pricing.corrections import CorrectionsError
+from stream.pricing.datafile import PriceData, PriceDataError
 from stream.worker.app import Worker
 
 log = logging.getLogger(__name__)
@@ -85,27 +88,43 @@ def register_budget_tasks(worker: Worker) -> None:
 
 
 def register_price_reload(worker: Worker, interval: float = 5.0) -> None:
-    """Reload the overrides file when it changes; a bad file is refused and the book in
-    force stays (the reason is logged)."""
-    path = worker.settings.price_overrides_file
-    if path is None:
+    """Reload the overrides file and the genai-prices data file when they change, and the
+    data URL every ``price_data_url_interval``; a bad file is refused and the book in force
+    stays (the reason, naming the field, is logged)."""
+    settings = worker.settings
+    path, data_file, data_url = settings.price_overrides_file, settings.price_data_file, settings.price_data_url
+    if path is None and data_file is None and data_url is None:
         return
     app = worker.app
-    seen = _stamp(path)
+    seen = (_stamp(path) if path else None, _stamp(data_file) if data_file else None)
+    fetched = time.monotonic()
 
     @app.timer(interval, name="costream.prices")  # type: ignore[untyped-decorator]
     async def reload_prices() -> None:
-        nonlocal seen
-        stamp = _stamp(path)
-        if stamp == seen:
+        nonlocal seen, fetched
+        stamp = (_stamp(path) if path else None, _stamp(data_file) if data_file else None)
+        refetch = data_file is None and data_url is not None and (
+            time.monotonic() - fetched >= settings.price_data_url_interval)
+        if stamp == seen and not refetch:
             return
         seen = stamp
+        data = None
         try:
-            worker.book = worker.book.reload()
-        except OverridesError as exc:
-            log.error("price overrides not reloaded, keeping the previous ones: %s", exc)
+            if data_file is not None and stamp[1] is not None:
+                data = PriceData.from_file(data_file)
+            elif refetch and data_url is not None:
+                fetched = time.monotonic()
+                data = await asyncio.to_thread(PriceData.from_url, data_url)
+            book = worker.book.reload(data)
+        except (OverridesError, CorrectionsError, PriceDataError) as exc:
+            log.error("prices not reloaded, keeping the ones in force: %s", exc)
             return
-        log.info("price overrides reloaded from %s (revision %s)", path, worker.book.overrides.revision)
+        if data is not None and data.version == worker.book.data.version and book.overrides.revision == (
+                worker.book.overrides.revision):
+            return
+        worker.book = book
+        log.info("prices reloaded: data %s (%s), overrides revision %s", book.data.version, book.data.origin,
+                 book.overrides.revision)
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
