@@ -27,6 +27,7 @@ from stream.web.auth import Authenticator, is_loopback, load_tokens
 from stream.worker.app import Worker, build_worker
 from stream.worker.pages import register_pages
 from stream.worker.tasks import (
+    register_activity_sampler,
     register_budget_tasks,
     register_price_reload,
     register_reconciliation,
@@ -57,6 +58,7 @@ def create_worker(
     register_ingest_agent(worker)
     register_window_timer(worker)
     register_reconciliation(worker)
+    register_activity_sampler(worker)
     register_budget_tasks(worker)
     register_price_reload(worker)
     register_pages(worker, auth)
