@@ -76,7 +76,10 @@ def render(console: Console, doc: dict[str, Any]) -> None:
     now = datetime.fromisoformat(doc["at"])
     verdict = "[green]healthy[/green]" if doc["healthy"] else "[red]degraded[/red]"
     console.print(f"[bold]costream status[/bold]  {doc['at']}  {verdict}")
-    line = lambda label, text: console.print(f"  {label:<13}{text}", highlight=False)  # noqa: E731
+
+    def line(label: str, text: str) -> None:
+        console.print(f"  {label:<13}{text}", highlight=False)
+
     line("broker", _reach(doc["broker"], doc["broker"]["bootstrap_servers"]))
     line("store", _reach(doc["store"], doc["store"]["location"]))
     worker = doc["worker"]
