@@ -29,8 +29,8 @@ async def group_lag(settings: Settings, topic: str, group: str) -> list[Partitio
     consumer = AIOKafkaConsumer(**aiokafka_options(settings), enable_auto_commit=False, group_id=None,
                                 request_timeout_ms=TIMEOUT_MS + 1_000)
     admin = AIOKafkaAdminClient(**aiokafka_options(settings), request_timeout_ms=TIMEOUT_MS)
-    await consumer.start()
     try:
+        await consumer.start()
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
         if not partitions:
             return []

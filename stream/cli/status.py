@@ -9,14 +9,15 @@ worker all answer, 1 otherwise.
 
 import argparse
 import asyncio
+import logging
 import sys
 import time
 from datetime import datetime
 from typing import Any
 
-from aiokafka.errors import KafkaError
 from rich.console import Console
 
+from schemas.budgets import Budget
 from stream.broker.reader import read_topic
 from stream.budgets.registry import BudgetRegistry
 from stream.cli.output import print_table
@@ -38,16 +39,15 @@ def register(commands: Any) -> None:
 
 
 async def _without_worker(settings: Settings) -> dict[str, Any]:
-    try:
+    async def load_budgets() -> list[Budget]:
         registry = BudgetRegistry()
         for key, value in await read_topic(settings, settings.topic_budget_definitions):
             registry.apply(key, value)
-        budgets = registry.all()
-    except (KafkaError, OSError):
-        budgets = None  # the broker part of the document says why
+        return registry.all()
+
     store = open_store(settings)
     try:
-        return await collect_status(settings, store, budgets, None)
+        return await collect_status(settings, store, None, None, load_budgets)
     finally:
         store.close()
 
@@ -131,6 +131,7 @@ def render(console: Console, doc: dict[str, Any]) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # an unreachable broker is reported above, once
     while True:
         doc = status_document(settings)
         if args.format == "json":

@@ -2,9 +2,10 @@
 
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from schemas.budgets import Budget
@@ -89,13 +90,14 @@ async def _broker(settings: Settings) -> tuple[dict[str, Any], dict[str, Any] | 
 
 async def collect_status(
     settings: Settings, store: ClickHouseStore | None, budgets: Iterable[Budget] | None,
-    worker: dict[str, Any] | None, store_error: str | None = None,
+    worker: dict[str, Any] | None, load_budgets: Callable[[], Awaitable[list[Budget]]] | None = None,
 ) -> dict[str, Any]:
     """``worker``: what only a running worker knows (partitions, throughput, last batch,
-    reconciliation), or None when no worker answers."""
+    reconciliation), or None when no worker answers. ``load_budgets``: where to find the
+    budgets when they are not given (asked only if the broker answers)."""
     broker, lag = await _broker(settings)
     location = settings.clickhouse_dsn.split("@")[-1]
-    store_part: dict[str, Any] = {"reachable": False, "location": location, "error": store_error}
+    store_part: dict[str, Any] = {"reachable": False, "location": location, "error": None}
     dead: dict[str, Any] | None = None
     near: list[dict[str, Any]] | None = None
     budget_count: int | None = None
@@ -104,11 +106,13 @@ async def collect_status(
             await store.query_readonly("SELECT 1")
             store_part["reachable"] = True
             dead = await dead_letter_summary(store)
+            if budgets is None and load_budgets is not None and broker["reachable"]:
+                budgets = await load_budgets()
             if budgets is not None:
                 statuses = await budget_statuses(store, budgets)
                 budget_count = len(statuses)
-                near = [s for s in statuses
-                        if s["state"] != "ok" or float(s["percent_used"]) >= NEAR_PERCENT or s["projected_over_limit"]]
+                near = [s for s in statuses if s["state"] != "ok" or s["projected_over_limit"]
+                        or Decimal(s["percent_used"]) >= NEAR_PERCENT]
         except Exception as exc:
             store_part["error"] = _first_line(exc)
     healthy = bool(broker["reachable"] and store_part["reachable"] and worker is not None)
