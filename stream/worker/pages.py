@@ -7,6 +7,7 @@ OpenAPI document and the dashboard page itself carry no tenant data and stay ope
 """
 
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from importlib import resources
 from typing import Any
 
@@ -172,10 +173,14 @@ def register_pages(worker: Worker, auth: Authenticator) -> None:
                 tenant = tenant or wanted or None
                 result = await worker.store.query(
                     "SELECT breach FROM budget_breaches FINAL WHERE {tenant:String} = '' "
-                    "OR tenant_id = {tenant:String} ORDER BY emitted_at DESC, breach_id LIMIT {limit:UInt32}",
+                    "OR tenant_id = {tenant:String} "
+                    "ORDER BY emitted_at DESC, breach_id LIMIT {limit:UInt32}",
                     {"tenant": tenant or "", "limit": limit},
                 )
-                return [orjson.loads(breach) for breach, in result.result_rows]
+                found = [orjson.loads(breach) for breach, in result.result_rows]
+                # newest first; thresholds crossed by one batch (one emitted_at) highest first
+                return sorted(found, reverse=True, key=lambda b: (
+                    b["emitted_at"], b.get("crossed_at") or "", Decimal(b.get("threshold_percent") or 0)))
 
             return await guarded(self, request, handle)
 
