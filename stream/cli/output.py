@@ -26,7 +26,8 @@ FORMATS = ("table", "json", "csv")
 _MONEY_TEXT = re.compile(rf"^-?\d+\.\d{{{COST_SCALE}}}$")
 """How Decimal(38, 18) money reads in the worker's JSON: always 18 places."""
 _MONEY_NAME = re.compile(r"(cost|usd|savings|spend|month_to_date|projected_month_end)$")
-_ID_NAME = re.compile(r"(^|_)id$")
+_ID_NAME = re.compile(r"((^|_)id|percent_used|state|severity)$")
+"""Ids, and the few columns that say what a row means (a budget's state, a breach's severity)."""
 
 
 def _is_money(value: Any) -> bool:
