@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from schemas.money import NonNegativeUsd
+from schemas.money import NonNegativeUsd, Percent
 
 BudgetId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")]
 SCOPE_ATTRIBUTES = ("feature", "user_id", "api_key_id", "agent", "operation")
@@ -27,7 +27,7 @@ class Severity(StrEnum):
 class Threshold(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    percent: Annotated[Decimal, Field(gt=0, le=1000)]
+    percent: Annotated[Percent, Field(gt=0, le=1000)]
     severity: Severity
 
 
@@ -107,7 +107,7 @@ class BudgetBreach(BaseModel):
     period: Period
     period_start: AwareDatetime
     period_end: AwareDatetime
-    threshold_percent: Decimal | None
+    threshold_percent: Percent | None
     severity: Severity
     limit_usd: NonNegativeUsd
     spend_usd: NonNegativeUsd
@@ -141,6 +141,6 @@ class BudgetStatus(BaseModel):
     period_end: AwareDatetime
     spend_usd: NonNegativeUsd
     limit_usd: NonNegativeUsd
-    percent_used: Decimal
+    percent_used: Percent
     unpriced_requests: int
     updated_at: AwareDatetime

@@ -3,7 +3,7 @@
 from decimal import Context, Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, PlainSerializer
 
 # ClickHouse cost columns are Decimal(38, 18): 20 integer digits, 18 fractional. Per-token
 # rates published per million tokens need at most ~10 fractional digits, so 18 leaves
@@ -27,7 +27,19 @@ def _exact_at_cost_scale(value: Decimal) -> Decimal:
     return value
 
 
-Usd = Annotated[Decimal, AfterValidator(_exact_at_cost_scale)]
+def plain_decimal(value: Decimal) -> str:
+    """A decimal as JSON and CSV carry it: exact and plain, never in exponent notation
+    (``0E-18`` reads ``0.000000000000000000``, ``1E+2`` reads ``100``)."""
+    return format(value, "f")
+
+
+PlainDecimalText = PlainSerializer(plain_decimal, return_type=str, when_used="json")
+"""Serialises a Decimal field with ``plain_decimal`` in JSON (Python dumps keep the Decimal)."""
+
+Usd = Annotated[Decimal, AfterValidator(_exact_at_cost_scale), PlainDecimalText]
 """A USD amount, exact, at most 18 decimal places (may be negative only where stated)."""
 
 NonNegativeUsd = Annotated[Usd, Field(ge=0)]
+
+Percent = Annotated[Decimal, PlainDecimalText]
+"""A percentage, exact, written plainly in JSON like money."""

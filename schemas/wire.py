@@ -25,11 +25,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import annotated_types
 import msgspec
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Strict, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, PlainSerializer, Strict, StringConstraints
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from schemas.events import RawUsageEvent, UsageBatch
+from schemas.money import PlainDecimalText
 from schemas.priced import CostBreakdown, PricedUsageEvent
 from schemas.usage import TokenUsage, check_subsets
 
@@ -172,6 +173,8 @@ def _translate(annotation: Any, metadata: list[Any], any_as: object) -> tuple[ob
             checks.append(_at_most(item.le))
         elif isinstance(item, AfterValidator):
             checks.append(item.func)  # type: ignore[arg-type]
+        elif isinstance(item, PlainSerializer) and item == PlainDecimalText:
+            pass  # stream.ingest.encode writes the Structs' decimals plainly too
         elif isinstance(item, Strict):
             if annotation is not int:  # msgspec is strict for ints already
                 _unsupported(annotation, item)

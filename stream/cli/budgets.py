@@ -21,7 +21,7 @@ from stream.broker.client import aiokafka_options
 from stream.broker.reader import follow_topic, read_topic
 from stream.budgets.registry import BudgetDefinitionError, BudgetRegistry, encode_budget, load_budget_file, parse_budget
 from stream.cli.errors import CliError
-from stream.cli.output import print_rows
+from stream.cli.output import print_rows, text_cell
 from stream.config import Settings
 
 
@@ -173,7 +173,7 @@ def run_breaches(args: argparse.Namespace, settings: Settings, console: Console)
             sys.stdout.write(breach.model_dump_json() + "\n")
             sys.stdout.flush()
         else:
-            console.print("  ".join(str(cell) for cell in _breach_row(breach)), highlight=False)
+            console.print("  ".join(text_cell(cell, pretty=True) for cell in _breach_row(breach)), highlight=False)
 
     if not args.follow:
         breaches = [b for _, value in _read(settings, settings.topic_breaches) if (b := decode(value))]

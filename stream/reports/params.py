@@ -24,9 +24,10 @@ class Dimension(StrEnum):
     SESSION = "session"
     DAY = "day"
     HOUR = "hour"
+    MINUTE = "minute"
 
 
-TIME_DIMENSIONS = frozenset({Dimension.DAY, Dimension.HOUR})
+TIME_DIMENSIONS = frozenset({Dimension.DAY, Dimension.HOUR, Dimension.MINUTE})
 
 FILTERS = ("provider", "model", "feature", "agent", "operation", "user", "api_key", "session", "request")
 """Equality filters a report accepts besides tenant and period."""
@@ -100,8 +101,8 @@ class ReportParams(BaseModel):
             raise ValueError("lists a dimension twice")
         if len(value) > 4:
             raise ValueError("at most 4 dimensions")
-        if set(value) >= TIME_DIMENSIONS:
-            raise ValueError("group by day or by hour, not both")
+        if len(set(value) & TIME_DIMENSIONS) > 1:
+            raise ValueError("group by one of day, hour or minute")
         return value
 
     @model_validator(mode="after")

@@ -43,6 +43,7 @@ _EVENT_EXPRESSIONS = {
     "request": "request_id",
     "day": "toDate(occurred_at)",
     "hour": "toStartOfHour(occurred_at)",
+    "minute": "toStartOfMinute(occurred_at)",
 }
 
 # Report name of a summed measure whose column in stream.store.rows is named otherwise.

@@ -1,4 +1,5 @@
-"""JSON for query results: Decimals as strings (exact), datetimes as RFC 3339."""
+"""JSON for query results: Decimals as plain strings (exact, never ``0E-18``), datetimes
+as RFC 3339."""
 
 from decimal import Decimal
 from typing import Any
@@ -6,9 +7,13 @@ from uuid import UUID
 
 import orjson
 
+from schemas.money import plain_decimal
+
 
 def _default(value: Any) -> Any:
-    if isinstance(value, Decimal | UUID):
+    if isinstance(value, Decimal):
+        return plain_decimal(value)
+    if isinstance(value, UUID):
         return str(value)
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")

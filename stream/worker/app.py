@@ -23,6 +23,7 @@ from stream.reconcile import ReconcileReport, reconcile
 from stream.sinks.clickhouse import ClickHouseSink, fault_while_file_exists
 from stream.stalls import StallWatch
 from stream.state.held import StreamState, WindowSettings
+from stream.status import Activity
 from stream.store.client import ClickHouseStore
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ class Worker:
     reconciled: ReconcileReport | None = None
     """The last reconciliation pass (periodic or asked through the API)."""
     reconcile_passes: int = 0
+    activity: Activity = field(default_factory=Activity)
+    """Recent counters, sampled every second, for the status's rates and last batch time."""
 
     async def reconcile(self, repair: bool = True) -> ReconcileReport:
         async with self.state.lock:

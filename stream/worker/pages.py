@@ -7,13 +7,16 @@ OpenAPI document and the dashboard page itself carry no tenant data and stay ope
 """
 
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from importlib import resources
 from typing import Any
 
+import orjson
 from faust.web import Request, Response, View
 
 from stream.reason import first_line
 from stream.reports import ReportError, run_report
+from stream.status import budget_statuses, collect_status
 from stream.web.auth import Authenticator, AuthError, Principal
 from stream.web.jsonutil import dumps
 from stream.web.openapi import openapi_document
@@ -21,8 +24,11 @@ from stream.web.query import QueryError, run_query
 from stream.web.reports_api import BadRequest, catalog, report_params
 from stream.worker.app import Worker
 from stream.worker.metrics import CONTENT_TYPE, WorkerMetrics
+from stream.worker.tasks import assigned_partitions
 
 Handler = Callable[[Principal], Awaitable[Any]]
+BREACHES_LIMIT = 200
+"""Most breaches ``GET /v1/breaches`` answers (newest first)."""
 
 
 def _json(view: View, payload: Any, status: int = 200) -> Response:
@@ -137,6 +143,71 @@ def register_pages(worker: Worker, auth: Authenticator) -> None:
                 ]
 
             return await guarded(self, request, handle)
+
+    @app.page("/v1/budgets/status")
+    class BudgetStatusView(View):
+        """Every budget's state in its current period (ok / warn / blocked), spend, % used
+        and projection, from the store."""
+
+        async def get(self, request: Request) -> Response:
+            async def handle(principal: Principal) -> Any:
+                budgets = [b for b in worker.budgets.registry.all()
+                           if principal.admin or b.tenant_id == principal.tenant]
+                return await budget_statuses(worker.store, budgets)
+
+            return await guarded(self, request, handle)
+
+    @app.page("/v1/breaches")
+    class BreachesView(View):
+        """The latest breaches, newest first (``limit``, default and most 200), as published."""
+
+        async def get(self, request: Request) -> Response:
+            async def handle(principal: Principal) -> Any:
+                try:
+                    limit = min(BREACHES_LIMIT, max(1, int(request.query.get("limit", BREACHES_LIMIT))))
+                except ValueError:
+                    raise BadRequest("limit must be a whole number", 400) from None
+                tenant = None if principal.admin else principal.tenant
+                wanted = request.query.get("tenant")
+                if wanted and tenant and wanted != tenant:
+                    raise AuthError(403, "this token only sees its own tenant")
+                tenant = tenant or wanted or None
+                result = await worker.store.query(
+                    "SELECT breach FROM budget_breaches FINAL WHERE {tenant:String} = '' "
+                    "OR tenant_id = {tenant:String} "
+                    "ORDER BY emitted_at DESC, breach_id LIMIT {limit:UInt32}",
+                    {"tenant": tenant or "", "limit": limit},
+                )
+                found = [orjson.loads(breach) for breach, in result.result_rows]
+                # newest first; thresholds crossed by one batch (one emitted_at) highest first
+                return sorted(found, reverse=True, key=lambda b: (
+                    b["emitted_at"], b.get("crossed_at") or "", Decimal(b.get("threshold_percent") or 0)))
+
+            return await guarded(self, request, handle)
+
+    @app.page("/v1/status")
+    class StatusView(View):
+        """How this worker and the system are doing (``costream status``)."""
+
+        async def get(self, request: Request) -> Response:
+            async def handle(_: Principal) -> Any:
+                last = worker.reconciled
+                live = {
+                    "running": True, "url": worker.settings.worker_url,
+                    "partitions": assigned_partitions(worker), "rebalancing": bool(app.rebalancing),
+                    "budgets_ready": worker.budgets.ready.is_set(), "batches": worker.counters.batches,
+                    "throughput": worker.activity.rates(),
+                    "last_batch_at": worker.activity.last_batch_at.isoformat() if worker.activity.last_batch_at
+                    else None,
+                    "reconciliation": None if last is None else {
+                        "at": last.at.isoformat(), "clean": last.clean, "drift_usd": last.drift_usd,
+                        "windows_drifted": len(last.windows), "budget_periods_drifted": len(last.budgets),
+                        "repaired": last.repaired,
+                    },
+                }  # fmt: skip
+                return await collect_status(worker.settings, worker.store, worker.budgets.registry.all(), live)
+
+            return await guarded(self, request, handle, admin=True)
 
     @app.page("/v1/openapi.json")
     class OpenApiView(View):

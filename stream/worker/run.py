@@ -18,6 +18,7 @@ from stream.broker.embedded import EmbeddedBroker
 from stream.broker.topics import ensure_topics
 from stream.budgets.registry import BudgetRegistry, load_budget_file
 from stream.config import Settings
+from stream.demo.budgets import demo_budgets
 from stream.demo.publisher import register_demo_publisher
 from stream.ingest.agent import register_ingest_agent
 from stream.pricing import PriceBook
@@ -28,6 +29,7 @@ from stream.web.auth import Authenticator, is_loopback, load_tokens
 from stream.worker.app import Worker, build_worker
 from stream.worker.pages import register_pages
 from stream.worker.tasks import (
+    register_activity_sampler,
     register_budget_tasks,
     register_price_reload,
     register_reconciliation,
@@ -58,6 +60,7 @@ def create_worker(
     register_ingest_agent(worker)
     register_window_timer(worker)
     register_reconciliation(worker)
+    register_activity_sampler(worker)
     register_budget_tasks(worker)
     register_price_reload(worker)
     register_pages(worker, auth)
@@ -82,8 +85,11 @@ def run_stack(settings: Settings, *, demo: bool, start_broker: bool, console: Co
         prepare_topics(settings)
         store = open_store(settings)
         applied = migrate(store)
+        if demo and not settings.budgets_file:
+            for budget in asyncio.run(demo_budgets(store)):
+                registry.put(budget)
         worker = create_worker(settings, store, book, registry, auth, demo=demo)
-        _print_banner(console, settings, broker, [m.name for m in applied], demo)
+        _print_banner(console, settings, broker, [m.name for m in applied], demo, registry)
         collect_garbage_for_batches()
         asyncio.set_event_loop(asyncio.new_event_loop())
         faust.Worker(worker.app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
@@ -110,7 +116,8 @@ def collect_garbage_for_batches() -> None:
 
 
 def _print_banner(
-    console: Console, settings: Settings, broker: EmbeddedBroker | None, migrations: list[str], demo: bool
+    console: Console, settings: Settings, broker: EmbeddedBroker | None, migrations: list[str], demo: bool,
+    registry: BudgetRegistry,
 ) -> None:
     kafka = (
         f"embedded Tansu at {broker.bootstrap_servers} (pid {broker.pid}; in-memory, lost on stop)"
@@ -122,9 +129,16 @@ def _print_banner(
     console.print(f"  kafka       {kafka}")
     console.print(f"  topics      raw={settings.topic_raw} priced={settings.topic_priced} dlq={settings.topic_dlq}")
     console.print(f"  clickhouse  {store}" + (f" (migrations applied: {', '.join(migrations)})" if migrations else ""))
-    console.print(f"  http        {settings.worker_url}  (/dashboard, /v1/reports, /v1/openapi.json, /metrics)")
+    console.print(f"  http        {settings.worker_url}  (/v1/reports, /v1/status, /v1/openapi.json, /metrics)")
     if demo:
         console.print("  demo        publishing sample events from 5 tenants and 7 providers")
+    for budget in registry.all():
+        console.print(f"  budget      {budget.id}: {budget.tenant_id}, ${budget.limit_usd} a {budget.period.value}")
+    if len(registry):
+        soon = " (within a minute)" if demo else ""
+        console.print(f"  breaches    topic {settings.topic_breaches}{soon}; costream breaches --follow")
+    console.print(f"  dashboard   {settings.worker_url}/dashboard (breaches, budgets, live)")
+    console.print("  health      costream status [--watch]")
     console.print(
         '  try         costream query "SELECT tenant_id, sum(total_cost) FROM usage_events GROUP BY tenant_id"'
     )

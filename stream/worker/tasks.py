@@ -47,6 +47,16 @@ def register_window_timer(worker: Worker) -> None:
             log.exception("window pass failed; the changed windows are kept for the next pass")
 
 
+def register_activity_sampler(worker: Worker) -> None:
+    """Once a second: the counters behind ``costream status``'s events/s and last batch."""
+
+    @worker.app.timer(1.0, name="costream.activity")  # type: ignore[untyped-decorator]
+    async def sample_activity() -> None:
+        c = worker.counters
+        stored = c.events_priced + c.events_unpriced
+        worker.activity.sample(stored + c.dead_letters + c.duplicates, stored, c.batches)
+
+
 def register_reconciliation(worker: Worker) -> None:
     """Compare held state with the store now and then; drift is repaired and reported."""
 
