@@ -55,6 +55,10 @@ log = logging.getLogger(__name__)
 SLICE_BYTES = 256 * 1024
 """Raw bytes priced between two yields to the event loop: a few tens of milliseconds."""
 
+PART_BYTES = 16 * 1024 * 1024
+"""Raw bytes of a batch handled at once (stored, applied, published): some 100,000
+events, a few hundred MB of what they become."""
+
 
 @dataclass(slots=True)
 class IngestCounters:
@@ -288,13 +292,16 @@ def register_ingest_agent(worker: "Worker") -> None:
     async def ingest(stream: faust.StreamT[bytes]) -> None:
         batches = stream.take_events(settings.insert_batch_size, within=settings.insert_batch_wait)  # type: ignore[attr-defined]
         async for events in batches:
-            messages = [source_message(event) for event in events]
-            now = datetime.now(UTC)
-            result = await price_in_slices(messages, worker.book, now)  # reloads swap worker.book
-            offsets = last_offsets(messages)
-            async with state.lock:
-                with stalls.watching(worker.stalls, tuple(sorted(offsets))):
-                    await take_over(worker, sorted(offsets))
-                    stored = await store_and_apply(sink, ids, state, result.priced, result.dead, offsets, outbox,
-                                                   check_budgets)  # fmt: skip
-            counters.add(len(messages), stored.dedup.new, stored.dedup, len(result.dead) + len(stored.refused))
+            # A batch is a number of messages; its parts are bounded in bytes, so what a
+            # part builds (priced events, rows, messages) stays bounded whatever the
+            # messages hold. The batch is acked when its last part is done.
+            for messages in slices([source_message(event) for event in events], PART_BYTES):
+                now = datetime.now(UTC)
+                result = await price_in_slices(messages, worker.book, now)  # reloads swap worker.book
+                offsets = last_offsets(messages)
+                async with state.lock:
+                    with stalls.watching(worker.stalls, tuple(sorted(offsets))):
+                        await take_over(worker, sorted(offsets))
+                        stored = await store_and_apply(sink, ids, state, result.priced, result.dead, offsets,
+                                                       outbox, check_budgets)  # fmt: skip
+                counters.add(len(messages), stored.dedup.new, stored.dedup, len(result.dead) + len(stored.refused))

@@ -45,6 +45,8 @@ class Worker:
     budgets: BudgetEnforcer
     topics: dict[str, faust.TopicT]
     counters: IngestCounters = field(default_factory=IngestCounters)
+    assignments: int = 0
+    """Partition assignments received (the first, then one per rebalance)."""
     stalls: StallWatch = field(default_factory=lambda: StallWatch(60.0))
     """Partitions whose batch keeps failing (see :mod:`stream.stalls`)."""
     reconciled: ReconcileReport | None = None

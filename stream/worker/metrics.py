@@ -84,6 +84,7 @@ class WorkerCollector(Collector):
             ("conflicting_duplicates", counters.conflicting_duplicates,
              "Deliveries of a counted event_id with other content (recorded in duplicate_events, not merged)"),
             ("state_checkpoints", worker.state.checkpoints, "Checkpoints of worker state written"),
+            ("partition_assignments", worker.assignments, "Partition assignments (the first, then one per rebalance)"),
         ):
             yield CounterMetricFamily(f"costream_{name}", text, value=value)
         lag = GaugeMetricFamily(

@@ -105,6 +105,7 @@ def register_pages(worker: Worker, auth: Authenticator) -> None:
                     "duplicates": counters.duplicates,
                     "conflicting_duplicates": counters.conflicting_duplicates,
                     "batches": counters.batches,
+                    "partition_assignments": worker.assignments,
                     "insert_failures": worker.sink.failed_attempts,
                     "partitions_held": state.owned(),
                     "open_windows": len(state.resident_windows()),

@@ -83,6 +83,7 @@ def register_budget_tasks(worker: Worker) -> None:
 
     @app.on_partitions_assigned.connect
     async def on_assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        worker.assignments += 1
         enforcer.partitions_assigned()
 
     @app.task  # type: ignore[untyped-decorator]
