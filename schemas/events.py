@@ -4,13 +4,22 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from schemas.limits import MAX_EVENT_COST_USD, MAX_EVENTS_PER_BATCH, MAX_ID_CHARS, MAX_LABEL_CHARS, MAX_TAGS_PER_EVENT
+from schemas.limits import (
+    EARLIEST_OCCURRED_AT,
+    LATEST_OCCURRED_AT,
+    MAX_EVENT_COST_USD,
+    MAX_EVENTS_PER_BATCH,
+    MAX_ID_CHARS,
+    MAX_LABEL_CHARS,
+    MAX_TAGS_PER_EVENT,
+)  # fmt: skip
 from schemas.money import NonNegativeUsd
 from schemas.usage import TokenUsage
 
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_CHARS, strip_whitespace=True)]
 Label = Annotated[str, StringConstraints(max_length=MAX_LABEL_CHARS)]
 EventCost = Annotated[NonNegativeUsd, Field(le=MAX_EVENT_COST_USD)]
+OccurredAt = Annotated[AwareDatetime, Field(ge=EARLIEST_OCCURRED_AT, le=LATEST_OCCURRED_AT)]
 
 __all__ = ["MAX_EVENTS_PER_BATCH", "EventAttributes", "RawUsageEvent", "UsageBatch"]
 
@@ -43,7 +52,7 @@ class RawUsageEvent(BaseModel):
 
     event_id: Identifier
     tenant_id: Identifier
-    occurred_at: AwareDatetime
+    occurred_at: OccurredAt
     provider: Identifier
     api_flavor: Identifier = "default"
     model: Identifier | None = None

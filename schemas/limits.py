@@ -10,6 +10,7 @@ rollups, budget spend and reports never overflow below that (the worker's own su
 60 significant digits, ``schemas.money.MONEY_CONTEXT``).
 """
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
@@ -30,6 +31,11 @@ MAX_TAGS_PER_EVENT = 64
 MAX_TOKENS_PER_EVENT = 100_000_000
 """Each token count: larger than any context window by a wide margin; a count above it
 is a producer bug (an overflowed counter, a byte count sent as tokens), not usage."""
+
+EARLIEST_OCCURRED_AT = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_OCCURRED_AT = datetime(2099, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+"""An event's ``occurred_at`` lies between these (inclusive): a time outside them is a
+producer bug (a zeroed or garbled clock), and the store's DateTime64 holds 1900-2299 only."""
 
 MAX_EVENT_COST_USD = Decimal(10) ** 9
 """An event's cost: reported (``provider_cost_usd`` or the provider's own field) or

@@ -131,13 +131,13 @@ def decode_exactly(source: SourceMessage, now: datetime) -> tuple[list[DecodedEv
     huge envelope of bad events never has all of them as Python objects at once."""
     try:
         top = _RAW_TOP.decode(source.value)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return _decode_document(source, now)  # not an object: its own account of why
     if "events" not in top or "event_id" in top:
         return _decode_document(source, now)
     try:
         raw_items: list[msgspec.Raw] = _RAW_LIST.decode(top["events"])
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return _decode_document(source, now)  # "events" is not a list: the model says so
     try:
         envelope = {key: raw_items if key == "events" else _ANY.decode(raw) for key, raw in top.items()}

@@ -238,3 +238,11 @@ def test_an_envelope_of_bad_events_is_carried_once_by_its_dead_letters() -> None
     by_id = {letter.event_id: orjson.loads(original) for letter, original in zip(result.dead, originals, strict=True)}
     assert by_id["b7"] == bad[7] and by_id["u999"] == unusable[999]
     assert {letter.error_type for letter in result.dead} == {"invalid_event", "invalid_usage"}
+
+
+def test_nesting_too_deep_for_the_decoder_is_a_dead_letter_in_every_position() -> None:
+    nested = b"[" * 5000 + b"1" + b"]" * 5000
+    for value in (nested, b'{"events": ' + nested + b"}", b'{"events": [' + nested + b"]}"):
+        decoded, dead = decode_message(message(value), NOW)
+        assert decoded == [] and len(dead) == 1
+        assert dead[0].error_type == "not_json" and "nested too deeply" in dead[0].error

@@ -56,8 +56,24 @@ def test_the_readme_states_every_limit_as_enforced() -> None:
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     table = readme[readme.index("| limit |"):]
     for name in ("MAX_MESSAGE_BYTES", "MAX_EVENTS_PER_BATCH", "MAX_ID_CHARS", "MAX_LABEL_CHARS",
-                 "MAX_TAGS_PER_EVENT", "MAX_TOKENS_PER_EVENT", "MAX_EVENT_COST_USD"):  # fmt: skip
+                 "MAX_TAGS_PER_EVENT", "MAX_TOKENS_PER_EVENT", "MAX_EVENT_COST_USD", "EARLIEST_OCCURRED_AT",
+                 "LATEST_OCCURRED_AT"):  # fmt: skip
         value = getattr(limits, name)
         row = next((line for line in table.splitlines() if f"`{name}`" in line), None)
         assert row is not None, f"the README's limits table has no row for {name}"
-        assert re.sub(r"[,_ ]", "", f"{value:,}") in re.sub(r"[,_ ]", "", row), f"{name} is {value} in the code"
+        text = value.isoformat().replace("+00:00", "Z") if isinstance(value, datetime) else f"{value:,}"
+        assert re.sub(r"[,_ ]", "", text) in re.sub(r"[,_ ]", "", row), f"{name} is {text} in the code"
+
+
+def test_occurred_at_is_taken_at_its_limits_and_refused_past_them() -> None:
+    from datetime import timedelta
+
+    def at(moment: datetime) -> tuple[int, list[str]]:
+        body = {**event(6, 10), "occurred_at": moment.isoformat()}
+        decoded, dead = decode_message(SourceMessage(orjson.dumps(body), None, "raw", 0, 1), NOW)
+        return len(decoded), [letter.error for letter in dead]
+
+    tick = timedelta(microseconds=1)
+    assert at(limits.EARLIEST_OCCURRED_AT) == (1, []) and at(limits.LATEST_OCCURRED_AT) == (1, [])
+    assert "2000-01-01T00:00:00Z" in at(limits.EARLIEST_OCCURRED_AT - tick)[1][0]
+    assert "2099-12-31T23:59:59.999999Z" in at(limits.LATEST_OCCURRED_AT + tick)[1][0]
