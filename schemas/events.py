@@ -44,8 +44,10 @@ class RawUsageEvent(BaseModel):
     """One LLM call's usage as the producer saw it.
 
     ``response`` is the provider's own JSON (a response body, a list of stream chunks or
-    events, or just its usage object). A producer that already counts tokens in the
-    canonical convention sends ``usage`` instead (provider ``generic`` or any provider).
+    events, ``{"chunks": [...]}`` / ``{"events": [...]}``, or just its usage object), or a
+    captured stream as text (server-sent events with ``data:`` lines, or JSON Lines). A
+    producer that already counts tokens in the canonical convention sends ``usage``
+    instead (provider ``generic`` or any provider).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -56,7 +58,7 @@ class RawUsageEvent(BaseModel):
     provider: Identifier
     api_flavor: Identifier = "default"
     model: Identifier | None = None
-    response: dict[str, Any] | list[Any] | None = None
+    response: dict[str, Any] | list[Any] | str | None = None
     usage: TokenUsage | None = None
     provider_cost_usd: EventCost | None = None
     attributes: EventAttributes = Field(default_factory=EventAttributes)

@@ -13,6 +13,7 @@ from schemas.usage import TokenUsage
 from schemas.wire import as_model
 from stream.canonical.anthropic import extract_anthropic
 from stream.canonical.bedrock import extract_bedrock
+from stream.canonical.capture import stream_items
 from stream.canonical.errors import UsageError
 from stream.canonical.fields import text
 from stream.canonical.gemini import extract_gemini
@@ -25,7 +26,7 @@ from stream.canonical.via_genai import extract_via_genai_prices
 def extract_usage(
     provider: str,
     api_flavor: str,
-    response: dict[str, Any] | list[Any] | None,
+    response: dict[str, Any] | list[Any] | str | None,
     usage: TokenUsage | None = None,
     *,
     trusted: bool = False,
@@ -46,7 +47,7 @@ def extract_usage(
 
 
 def _extract_usage(
-    provider: str, api_flavor: str, response: dict[str, Any] | list[Any] | None, usage: TokenUsage | None
+    provider: str, api_flavor: str, response: dict[str, Any] | list[Any] | str | None, usage: TokenUsage | None
 ) -> ExtractedUsage:
     if usage is not None:
         if response is None:
@@ -70,6 +71,7 @@ def _extract(provider: str, api_flavor: str, response: Any) -> ExtractedUsage:
     if response is None:
         raise UsageError("response", "missing: send the provider's response (or its usage object), or 'usage'")
     try:
+        response = stream_items(response)
         shape = shape_for(provider_id, api_flavor)
         if shape is Shape.OPENAI:
             return extract_openai(provider_id, response)

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from rich.console import Console
 
 from stream import __version__
-from stream.cli import budgets, demo, pricing, publish, query, reconcile, report, stack, status, tokens
+from stream.cli import budgets, demo, pricing, publish, query, reconcile, report, reprice, stack, status, tokens
 from stream.cli.errors import CliError
 from stream.config import SettingsError, load_settings
 
-COMMAND_MODULES = (stack, publish, demo, query, report, reconcile, status, pricing, budgets, tokens)
+COMMAND_MODULES = (stack, publish, demo, query, report, reconcile, reprice, status, pricing, budgets, tokens)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,7 +10,9 @@ from stream.cli.errors import CliError
 from stream.config import Settings
 
 
-def ask_worker(settings: Settings, path: str, what: str, body: dict[str, Any] | None = None) -> dict[str, Any] | None:
+def ask_worker(
+    settings: Settings, path: str, what: str, body: dict[str, Any] | None = None, timeout: float = 130.0
+) -> dict[str, Any] | None:
     """The worker's JSON answer, or None when no worker listens. An error answer becomes
     a CliError saying ``{what} failed: <message>``."""
     headers = {"Content-Type": "application/json"}
@@ -19,7 +21,7 @@ def ask_worker(settings: Settings, path: str, what: str, body: dict[str, Any] | 
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(f"{settings.worker_url}{path}", data=data, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=130) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             answer: dict[str, Any] = json.loads(response.read())
             return answer
     except urllib.error.HTTPError as exc:

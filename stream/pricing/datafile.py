@@ -94,7 +94,13 @@ class PriceData:
             raise PriceDataError(
                 f"price data {origin}: expected genai-prices' data.json, a non-empty list of providers"
             )
-        from genai_prices.types import _providers_from_raw  # the loader genai-prices' own updater uses
+        # genai-prices (0.2.3) has no public way to validate a data file: its public
+        # UpdatePrices.fetch() only fetches its own URL, genai_prices.validation checks price
+        # keys, not a document, and DataSnapshot takes providers already built. Its updater
+        # builds them with this function (types._providers_from_raw, a pydantic TypeAdapter over
+        # the whole list), so a file is validated exactly as a fetched update is. Bounded in
+        # pyproject.toml below 0.3; tests/unit/test_pricing_datafile.py fails if it changes.
+        from genai_prices.types import _providers_from_raw
 
         try:
             providers = _providers_from_raw(document)

@@ -1,6 +1,7 @@
 """Pricing one event: tracking type, cost of record, drift (pure)."""
 
 from datetime import datetime
+from decimal import Decimal
 
 from schemas import PricedUsageEvent, RawUsageEvent, TrackingType
 from schemas.money import MONEY_CONTEXT
@@ -9,6 +10,20 @@ from stream.canonical import ExtractedUsage
 from stream.pricing.book import PriceBook
 
 UNKNOWN_MODEL = "unknown"
+
+
+def cost_of_record(
+    reported: Decimal | None, token_total: Decimal | None
+) -> tuple[TrackingType, Decimal | None, Decimal | None]:
+    """Tracking type, total cost and drift from a reported cost and a token cost (either
+    may be missing): the reported cost is the cost of record, else the token cost, else
+    the event is unpriced (total None, never $0). Used at ingestion and by re-pricing."""
+    drift = MONEY_CONTEXT.subtract(reported, token_total) if reported is not None and token_total is not None else None
+    if reported is not None:
+        return TrackingType.PROVIDER_COST, reported, drift
+    if token_total is not None:
+        return TrackingType.TOKENS, token_total, None
+    return TrackingType.UNPRICED, None, None
 
 
 def price_event(
@@ -29,15 +44,7 @@ def price_event(
     )
     reported = event.provider_cost_usd if event.provider_cost_usd is not None else extracted.reported_cost_usd
     token_cost = quote.breakdown if quote is not None else None
-    if reported is not None:
-        tracking, total = TrackingType.PROVIDER_COST, reported
-    elif token_cost is not None:
-        tracking, total = TrackingType.TOKENS, token_cost.total
-    else:
-        tracking, total = TrackingType.UNPRICED, None
-    drift = (
-        MONEY_CONTEXT.subtract(reported, token_cost.total) if reported is not None and token_cost is not None else None
-    )
+    tracking, total, drift = cost_of_record(reported, token_cost.total if token_cost is not None else None)
     return PricedEventStruct(
         event_id=event.event_id,
         tenant_id=event.tenant_id,

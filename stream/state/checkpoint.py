@@ -60,14 +60,14 @@ async def stored_after(
     result = await store.query_consistent(
         f"SELECT {', '.join(EVENT_COLUMNS)} FROM usage_events "
         "WHERE kafka_partition = {partition:UInt32} AND kafka_offset > {offset:Int64} "
-        "AND ingested_at >= {since:DateTime64(3, 'UTC')} ORDER BY kafka_offset",
+        "AND ingested_at >= {since:DateTime64(3, 'UTC')} ORDER BY kafka_offset, ingested_at DESC",
         {"partition": partition, "offset": offset, "since": saved_at - TAIL_CLOCK_MARGIN},
     )
     seen: set[tuple[str, str]] = set()
     records = []
     for row in result.named_results():
         key = (row["tenant_id"], row["event_id"])
-        if key not in seen:  # a batch stored twice (killed before its offsets committed)
+        if key not in seen:  # a batch stored twice (killed before its offsets committed), or re-priced
             seen.add(key)
             records.append(priced_record_from_row(row))
     return records

@@ -57,7 +57,11 @@ class Worker:
 
     async def reconcile(self, repair: bool = True) -> ReconcileReport:
         async with self.state.lock:
-            report = await reconcile(self.state, repair)
+            return await self.reconcile_locked(repair)
+
+    async def reconcile_locked(self, repair: bool = True) -> ReconcileReport:
+        """A reconciliation pass; the caller holds the state lock."""
+        report = await reconcile(self.state, repair)
         self.reconciled = report
         self.reconcile_passes += 1
         if not report.clean:

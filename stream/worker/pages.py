@@ -16,6 +16,8 @@ from faust.web import Request, Response, View
 
 from stream.reason import first_line
 from stream.reports import ReportError, run_report
+from stream.reprice.run import RepriceRequest
+from stream.reprice.worker import reprice_in_worker
 from stream.status import budget_statuses, collect_status
 from stream.web.auth import Authenticator, AuthError, Principal
 from stream.web.jsonutil import dumps
@@ -131,6 +133,20 @@ def register_pages(worker: Worker, auth: Authenticator) -> None:
             async def handle(_: Principal) -> Any:
                 repair = request.query.get("repair", "true").lower() not in ("false", "0", "no")
                 return (await worker.reconcile(repair)).as_json()
+
+            return await guarded(self, request, handle, admin=True)
+
+    @app.page("/v1/reprice")
+    class RepriceView(View):
+        """Re-price stored events with the catalog in force (``costream reprice``)."""
+
+        async def post(self, request: Request) -> Response:
+            async def handle(_: Principal) -> Any:
+                try:
+                    asked = RepriceRequest.from_json(orjson.loads(await request.read() or b"null"))
+                except (ValueError, orjson.JSONDecodeError) as exc:
+                    raise BadRequest(f"invalid reprice request: {first_line(exc, 300)}", 400) from None
+                return (await reprice_in_worker(worker, asked)).as_json()
 
             return await guarded(self, request, handle, admin=True)
 

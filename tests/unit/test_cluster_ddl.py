@@ -67,6 +67,7 @@ EXPECTED_SHARDING = {
     "duplicate_events": "cityHash64(tenant_id)",
     "worker_state": "cityHash64(consumer_group, partition)",
     "budget_breaches": "cityHash64(tenant_id)",
+    "reprice_runs": "cityHash64(tenant_id)",
 }
 
 _CREATE_HEAD = re.compile(r"^CREATE TABLE IF NOT EXISTS (\w+)\s*$")
