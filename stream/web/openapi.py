@@ -133,6 +133,23 @@ def openapi_document() -> dict[str, Any]:
                             "content": {"application/json": {"schema": _ERROR}}},
                 },
             }},
+            "/v1/traces": {"post": {
+                "summary": "OTLP/HTTP trace export: GenAI spans with token counts become usage events",
+                "operationId": "postTraces",
+                "description": "ExportTraceServiceRequest as application/x-protobuf or OTLP/JSON; spans without "
+                               "gen_ai.usage.* are skipped; refused spans are counted in partial_success.",
+                "requestBody": {"required": True, "content": {
+                    "application/x-protobuf": {"schema": {"type": "string", "format": "binary"}},
+                    "application/json": {"schema": {"type": "object",
+                                                     "properties": {"resourceSpans": {"type": "array"}}}},
+                }},
+                "responses": {
+                    "200": {"description": "ExportTraceServiceResponse (partial_success names refused spans)"},
+                    **_error_responses(400, 401, 413),
+                    "503": {"description": "Kafka cannot take events now; retry after the given seconds",
+                            "headers": {"Retry-After": {"schema": {"type": "integer"}}}},
+                },
+            }},
             "/v1/query": {"post": {
                 "summary": "Read-only SQL (admin tokens only)", "operationId": "query",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
