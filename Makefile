@@ -6,11 +6,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run up test test-docker lint typecheck schemas grafana bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "costream needs Python 3.11 or newer")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test]' -e './clients/python[sync]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -45,8 +45,8 @@ test-docker: $(STAMP)
 	$(BIN)/python -m pytest -q -ra -m docker
 
 lint: $(STAMP)
-	$(BIN)/ruff check stream schemas tests
-	$(BIN)/mypy stream schemas
+	$(BIN)/ruff check stream schemas tests clients
+	$(BIN)/mypy stream schemas clients/python/costream_client
 
 ## Re-export schemas/json/*.schema.json from the pydantic models.
 schemas: $(STAMP)

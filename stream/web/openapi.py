@@ -3,6 +3,7 @@ the pydantic models, so it cannot drift from what the endpoints accept."""
 
 from typing import Any
 
+from schemas import RawUsageEvent
 from stream import __version__
 from stream.reports import REPORTS, Dimension, ReportParams
 from stream.reports.params import FILTERS
@@ -12,7 +13,7 @@ _ERROR = {"$ref": "#/components/schemas/Error"}
 
 def _error_responses(*statuses: int) -> dict[str, Any]:
     text = {400: "Invalid input", 401: "Missing or unknown token", 403: "Not allowed for this token",
-            404: "Unknown report", 503: "Not ready"}
+            404: "Unknown report", 413: "Body too large", 503: "Not ready"}
     return {str(s): {"description": text[s], "content": {"application/json": {"schema": _ERROR}}} for s in statuses}
 
 
@@ -37,6 +38,12 @@ def _query_parameters() -> list[dict[str, Any]]:
     return parameters
 
 
+def raw_event_schema() -> dict[str, Any]:
+    """RawUsageEvent's JSON Schema as exported, its definitions moved under components."""
+    schema = RawUsageEvent.model_json_schema(ref_template="#/components/schemas/RawUsageEvent/$defs/{model}")
+    return schema
+
+
 def openapi_document() -> dict[str, Any]:
     report_names = list(REPORTS)
     return {
@@ -51,6 +58,18 @@ def openapi_document() -> dict[str, Any]:
             "schemas": {
                 "Error": {"type": "object", "required": ["status", "message"],
                           "properties": {"status": {"type": "integer"}, "message": {"type": "string"}}},
+                "RawUsageEvent": raw_event_schema(),
+                "IngestResult": {
+                    "type": "object", "required": ["accepted", "rejected", "errors"],
+                    "properties": {
+                        "accepted": {"type": "integer", "minimum": 0},
+                        "rejected": {"type": "integer", "minimum": 0},
+                        "errors": {"type": "array", "description": "One per rejected line (the first 1000)",
+                                   "items": {"type": "object", "required": ["line", "reason"], "properties": {
+                                       "line": {"type": "integer", "description": "1-based line or array item"},
+                                       "event_id": {"type": "string"}, "reason": {"type": "string"}}}},
+                    },
+                },
                 "Report": {
                     "type": "object", "required": ["report", "source", "columns", "rows"],
                     "properties": {
@@ -87,6 +106,49 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {"200": {"description": "Budgets",
                                       "content": {"application/json": {"schema": {"type": "array"}}}},
                               **_error_responses(401)},
+            }},
+            "/v1/events": {"post": {
+                "summary": "Publish usage events (one, a JSON array, an envelope or NDJSON)",
+                "operationId": "postEvents",
+                "description": "Each event is validated on its own against RawUsageEvent (schemas/json); valid ones "
+                               "are published to the raw topic and priced by the worker. A tenant token may only send "
+                               "its own tenant_id. 503 with Retry-After while Kafka cannot take them: send the same "
+                               "body again (a resent event_id is counted once).",
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": {"oneOf": [
+                        {"$ref": "#/components/schemas/RawUsageEvent"},
+                        {"type": "array", "items": {"$ref": "#/components/schemas/RawUsageEvent"}},
+                        {"type": "object", "required": ["events"], "properties": {
+                            "events": {"type": "array", "items": {"$ref": "#/components/schemas/RawUsageEvent"}}}},
+                    ]}},
+                    "application/x-ndjson": {"schema": {"type": "string",
+                                                         "description": "one RawUsageEvent per line"}},
+                }},
+                "responses": {
+                    "202": {"description": "Accepted events are on the raw topic; rejected lines with their reason",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IngestResult"}}}},
+                    **_error_responses(400, 401, 413),
+                    "503": {"description": "Kafka cannot take events now; retry after the given seconds",
+                            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                            "content": {"application/json": {"schema": _ERROR}}},
+                },
+            }},
+            "/v1/traces": {"post": {
+                "summary": "OTLP/HTTP trace export: GenAI spans with token counts become usage events",
+                "operationId": "postTraces",
+                "description": "ExportTraceServiceRequest as application/x-protobuf or OTLP/JSON; spans without "
+                               "gen_ai.usage.* are skipped; refused spans are counted in partial_success.",
+                "requestBody": {"required": True, "content": {
+                    "application/x-protobuf": {"schema": {"type": "string", "format": "binary"}},
+                    "application/json": {"schema": {"type": "object",
+                                                     "properties": {"resourceSpans": {"type": "array"}}}},
+                }},
+                "responses": {
+                    "200": {"description": "ExportTraceServiceResponse (partial_success names refused spans)"},
+                    **_error_responses(400, 401, 413),
+                    "503": {"description": "Kafka cannot take events now; retry after the given seconds",
+                            "headers": {"Retry-After": {"schema": {"type": "integer"}}}},
+                },
             }},
             "/v1/query": {"post": {
                 "summary": "Read-only SQL (admin tokens only)", "operationId": "query",

@@ -20,8 +20,10 @@ from stream.reprice.run import RepriceRequest
 from stream.reprice.worker import reprice_in_worker
 from stream.status import budget_statuses, collect_status
 from stream.web.auth import Authenticator, AuthError, Principal
+from stream.web.events_api import MAX_BODY_BYTES, IngestError, ingest
 from stream.web.jsonutil import dumps
 from stream.web.openapi import openapi_document
+from stream.web.otlp import receive_traces, response_body
 from stream.web.query import QueryError, run_query
 from stream.web.reports_api import BadRequest, catalog, report_params
 from stream.worker.app import Worker
@@ -43,6 +45,19 @@ def _error(view: View, status: int, message: str) -> Response:
 
 def dashboard_html() -> bytes:
     return (resources.files("stream.web") / "static" / "dashboard.html").read_bytes()
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused past ``limit`` bytes without reading the rest."""
+    chunks: list[bytes] = []
+    size = 0
+    content = request.content  # type: ignore[attr-defined]  # aiohttp's request under Faust's
+    async for chunk in content.iter_chunked(256 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise IngestError(413, f"the body is over {limit} bytes; send fewer events per request")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def register_pages(worker: Worker, auth: Authenticator) -> None:
@@ -85,6 +100,44 @@ def register_pages(worker: Worker, auth: Authenticator) -> None:
                 return result.as_json()
 
             return await guarded(self, request, handle)
+
+    @app.page("/v1/events")
+    class EventsView(View):
+        """Usage events over HTTP (see :mod:`stream.web.events_api`)."""
+
+        async def post(self, request: Request) -> Response:
+            try:
+                principal = auth.principal(request.headers.get("Authorization"))
+                body = await read_body(request, MAX_BODY_BYTES)
+                result = await ingest(body, request.headers.get("Content-Type", ""), principal,
+                                      worker.settings.topic_raw, worker.publisher.publish)  # fmt: skip
+            except AuthError as exc:
+                return _error(self, exc.status, exc.message)
+            except IngestError as exc:
+                headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+                return self.bytes(dumps({"status": exc.status, "message": exc.message}),
+                                  content_type="application/json", status=exc.status, headers=headers)  # fmt: skip
+            return _json(self, result.as_json(), 202)
+
+    @app.page("/v1/traces")
+    class TracesView(View):
+        """OTLP/HTTP GenAI spans as usage events (see :mod:`stream.web.otlp`)."""
+
+        async def post(self, request: Request) -> Response:
+            content_type = request.headers.get("Content-Type", "")
+            try:
+                principal = auth.principal(request.headers.get("Authorization"))
+                body = await read_body(request, MAX_BODY_BYTES)
+                result, _ = await receive_traces(body, content_type, principal, worker.settings.topic_raw,
+                                                 worker.publisher.publish)  # fmt: skip
+            except AuthError as exc:
+                return _error(self, exc.status, exc.message)
+            except IngestError as exc:
+                headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+                return self.bytes(dumps({"status": exc.status, "message": exc.message}),
+                                  content_type="application/json", status=exc.status, headers=headers)  # fmt: skip
+            answer, answer_type = response_body(result, content_type)
+            return self.bytes(answer, content_type=answer_type, status=200)
 
     @app.page("/v1/query")
     class QueryView(View):

@@ -1,0 +1,90 @@
+"""Capture from the official SDKs, with their own response types built from recorded
+responses (no network): a stream's usage is published once when it ends, a response's
+at once, and both arrive priced from the stated rates."""
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from anthropic.types import Message
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+from costream_client.capture import capture_anthropic, capture_openai
+from costream_client.sync import SyncPublisher
+from tests.integration.helpers import MILLION, gpt_4o_mini_cost
+from tests.integration.test_otlp import SONNET_CACHE_READ, SONNET_CACHE_WRITE, SONNET_INPUT, SONNET_OUTPUT
+from tests.stack import Stack, wait_until
+
+pytestmark = pytest.mark.integration
+
+# an OpenAI Chat Completions stream with stream_options={"include_usage": True}, as recorded
+OPENAI_STREAM = [
+    {"id": "chatcmpl-A1", "object": "chat.completion.chunk", "created": 1764000000, "model": "gpt-4o-mini-2024-07-18",
+     "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]},
+    {"id": "chatcmpl-A1", "object": "chat.completion.chunk", "created": 1764000000, "model": "gpt-4o-mini-2024-07-18",
+     "choices": [{"index": 0, "delta": {"content": "Hello"}, "finish_reason": None}]},
+    {"id": "chatcmpl-A1", "object": "chat.completion.chunk", "created": 1764000000, "model": "gpt-4o-mini-2024-07-18",
+     "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+    {"id": "chatcmpl-A1", "object": "chat.completion.chunk", "created": 1764000000, "model": "gpt-4o-mini-2024-07-18",
+     "choices": [], "usage": {"prompt_tokens": 1200, "completion_tokens": 100, "total_tokens": 1300,
+                              "prompt_tokens_details": {"cached_tokens": 200, "audio_tokens": 0},
+                              "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0}}},
+]  # fmt: skip
+OPENAI_RESPONSE = {
+    "id": "chatcmpl-B2", "object": "chat.completion", "created": 1764000000, "model": "gpt-4o-mini-2024-07-18",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"}, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 500, "completion_tokens": 40, "total_tokens": 540},
+}  # fmt: skip
+ANTHROPIC_MESSAGE = {
+    "id": "msg_01XFDUDYJgAACzvnptvVoYEL", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+    "content": [{"type": "text", "text": "Hello"}], "stop_reason": "end_turn", "stop_sequence": None,
+    "usage": {"input_tokens": 12, "cache_creation_input_tokens": 1800, "cache_read_input_tokens": 24000,
+              "output_tokens": 420},
+}  # fmt: skip
+
+
+class Recorder:
+    """A publisher that keeps what it is given (for counting publishes)."""
+
+    def __init__(self, inner: SyncPublisher) -> None:
+        self.inner = inner
+        self.events: list[Any] = []
+
+    def publish(self, event: Any) -> bool:
+        self.events.append(event)
+        return self.inner.publish(event)
+
+
+def test_sdk_responses_and_streams_are_captured_once_and_arrive_priced(stack: Stack) -> None:
+    tenant = f"capture-{uuid.uuid4().hex[:8]}"
+    with SyncPublisher(stack.settings.bootstrap_servers) as inner:
+        publisher = Recorder(inner)
+        stream = capture_openai(iter([ChatCompletionChunk.model_validate(c) for c in OPENAI_STREAM]), publisher,
+                                tenant, {"feature": "stream"})  # fmt: skip
+        seen = []
+        for chunk in stream:
+            assert isinstance(chunk, ChatCompletionChunk)
+            seen.append(chunk)
+            assert publisher.events == [], "nothing is published before the stream ends"
+        assert len(seen) == 4 and len(publisher.events) == 1
+        response = ChatCompletion.model_validate(OPENAI_RESPONSE)
+        assert capture_openai(response, publisher, tenant, {"feature": "plain"}) is response
+        message = Message.model_validate(ANTHROPIC_MESSAGE)
+        assert capture_anthropic(message, publisher, tenant, {"feature": "claude"}) is message
+        assert len(publisher.events) == 3 and publisher.events[0]["api_flavor"] == "chat"
+        assert inner.flush(30)
+
+    def rows() -> dict[str, dict[str, Any]]:
+        found = stack.query("SELECT feature, input_tokens, cache_read_tokens, output_tokens, total_cost "
+                            "FROM usage_events FINAL WHERE tenant_id = {t:String}", t=tenant)  # fmt: skip
+        return {row["feature"]: row for row in found}
+
+    got = wait_until(lambda: len(rows()) == 3 and rows(), 60, what="the captured usage to be priced")
+    assert (got["stream"]["input_tokens"], got["stream"]["cache_read_tokens"], got["stream"]["output_tokens"]) \
+        == (1200, 200, 100)
+    assert Decimal(got["stream"]["total_cost"]) == gpt_4o_mini_cost(1200, 200, 100)
+    assert Decimal(got["plain"]["total_cost"]) == gpt_4o_mini_cost(500, 0, 40)
+    assert got["claude"]["input_tokens"] == 12 + 1800 + 24000
+    assert Decimal(got["claude"]["total_cost"]) == (12 * SONNET_INPUT + 24000 * SONNET_CACHE_READ
+                                                    + 1800 * SONNET_CACHE_WRITE + 420 * SONNET_OUTPUT) / MILLION
