@@ -57,7 +57,7 @@ def changed(**fields: Any) -> dict[str, Any]:
     changed(attributes={"tags": {f"k{n}": "v" for n in range(65)}}),
     changed(attributes={"colour": "red"}),
     changed(attributes={"feature": 3}),
-    changed(response="a string"),
+    changed(response=7),
 ])  # fmt: skip
 def test_a_bad_event_gets_the_reasons_the_worker_gives(event: dict[str, Any]) -> None:
     expected = worker_reasons(event)
