@@ -107,6 +107,31 @@ def openapi_document() -> dict[str, Any]:
                                       "content": {"application/json": {"schema": {"type": "array"}}}},
                               **_error_responses(401)},
             }},
+            "/v1/budgets/status": {"get": {
+                "summary": "Each budget's state in its current period (a tenant token sees its own)",
+                "operationId": "budgetStatus",
+                "responses": {"200": {"description": "Budget status: spend, % used, state, projected period end",
+                                      "content": {"application/json": {"schema": {"type": "array"}}}},
+                              **_error_responses(401)},
+            }},
+            "/v1/breaches": {"get": {
+                "summary": "The latest breaches, newest first (a tenant token sees its own)",
+                "operationId": "listBreaches",
+                "parameters": [
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+                    {"name": "tenant", "in": "query", "schema": {"type": "string"}},
+                ],
+                "responses": {"200": {"description": "Breaches as published",
+                                      "content": {"application/json": {"schema": {"type": "array"}}}},
+                              **_error_responses(400, 401, 403)},
+            }},
+            "/v1/status": {"get": {
+                "summary": "How the running system is doing (admin): broker, store, lag, rates, dead letters, budgets",
+                "operationId": "status",
+                "responses": {"200": {"description": "Status",
+                                      "content": {"application/json": {"schema": {"type": "object"}}}},
+                              **_error_responses(401, 403)},
+            }},
             "/v1/events": {"post": {
                 "summary": "Publish usage events (one, a JSON array, an envelope or NDJSON)",
                 "operationId": "postEvents",
