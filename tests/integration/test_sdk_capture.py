@@ -10,7 +10,7 @@ import pytest
 from anthropic.types import Message
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from costream_client.capture import capture_anthropic, capture_openai
+from costream_client.capture import capture_anthropic, capture_google, capture_openai
 from costream_client.sync import SyncPublisher
 from tests.integration.helpers import MILLION, gpt_4o_mini_cost
 from tests.integration.test_otlp import SONNET_CACHE_READ, SONNET_CACHE_WRITE, SONNET_INPUT, SONNET_OUTPUT
@@ -88,3 +88,37 @@ def test_sdk_responses_and_streams_are_captured_once_and_arrive_priced(stack: St
     assert got["claude"]["input_tokens"] == 12 + 1800 + 24000
     assert Decimal(got["claude"]["total_cost"]) == (12 * SONNET_INPUT + 24000 * SONNET_CACHE_READ
                                                     + 1800 * SONNET_CACHE_WRITE + 420 * SONNET_OUTPUT) / MILLION
+
+
+# gemini-2.5-flash list prices per million tokens (thinking is billed as output)
+GEMINI_FLASH_INPUT, GEMINI_FLASH_OUTPUT = Decimal("0.30"), Decimal("2.50")
+# a generate_content_stream as recorded: usage grows chunk by chunk, the last is the call's
+GEMINI_STREAM = [
+    {"candidates": [{"content": {"parts": [{"text": "Hel"}], "role": "model"}}], "modelVersion": "gemini-2.5-flash",
+     "usageMetadata": {"promptTokenCount": 900, "candidatesTokenCount": 2, "totalTokenCount": 902}},
+    {"candidates": [{"content": {"parts": [{"text": "lo"}], "role": "model"}, "finishReason": "STOP"}],
+     "modelVersion": "gemini-2.5-flash",
+     "usageMetadata": {"promptTokenCount": 900, "candidatesTokenCount": 60, "thoughtsTokenCount": 140,
+                       "totalTokenCount": 1100}},
+]  # fmt: skip
+
+
+def test_a_google_genai_stream_is_captured_once_with_its_last_usage(stack: Stack) -> None:
+    genai_types = pytest.importorskip("google.genai.types", reason="google-genai is not installed")
+    tenant = f"capture-google-{uuid.uuid4().hex[:8]}"
+    with SyncPublisher(stack.settings.bootstrap_servers) as inner:
+        publisher = Recorder(inner)
+        chunks = [genai_types.GenerateContentResponse.model_validate(c) for c in GEMINI_STREAM]
+        assert [chunk.text for chunk in capture_google(iter(chunks), publisher, tenant, {"feature": "g"})] == \
+            ["Hel", "lo"]
+        assert len(publisher.events) == 1 and publisher.events[0]["model"] == "gemini-2.5-flash"
+        assert inner.flush(30)
+
+    def row() -> list[dict[str, Any]]:
+        return stack.query("SELECT input_tokens, output_tokens, reasoning_tokens, total_cost FROM usage_events FINAL "
+                           "WHERE tenant_id = {t:String}", t=tenant)  # fmt: skip
+
+    (got,) = wait_until(row, 60, what="the captured Gemini usage to be priced")
+    # Gemini's candidates count leaves thinking out: output = 60 + 140, of which 140 reasoning
+    assert (got["input_tokens"], got["output_tokens"], got["reasoning_tokens"]) == (900, 200, 140)
+    assert Decimal(got["total_cost"]) == (900 * GEMINI_FLASH_INPUT + 200 * GEMINI_FLASH_OUTPUT) / MILLION

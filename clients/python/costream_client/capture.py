@@ -30,7 +30,7 @@ def _model(dumps: list[Any]) -> str | None:
     for item in dumps:
         if isinstance(item, Mapping):
             model = item.get("model") or (item.get("message") or {}).get("model") \
-                or (item.get("response") or {}).get("model")
+                or (item.get("response") or {}).get("model") or item.get("model_version")
             if model:
                 return str(model)
     return None
@@ -100,6 +100,13 @@ def capture_openai(response: Any, publisher: Publisher, tenant_id: str,
     """A Chat Completions or Responses result (returned as is), or a stream (returned
     wrapped: iterate it as before)."""
     return _capture("openai", response, publisher, tenant_id, attributes)
+
+
+def capture_google(response: Any, publisher: Publisher, tenant_id: str,
+                   attributes: Mapping[str, Any] | None = None) -> Any:  # fmt: skip
+    """A google-genai ``GenerateContentResponse`` (returned as is), or the iterator
+    ``generate_content_stream`` returns (wrapped): its last chunk's usage is the call's."""
+    return _capture("google", response, publisher, tenant_id, attributes)
 
 
 def capture_anthropic(response: Any, publisher: Publisher, tenant_id: str,
