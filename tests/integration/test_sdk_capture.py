@@ -10,7 +10,7 @@ import pytest
 from anthropic.types import Message
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from costream_client.capture import capture_anthropic, capture_google, capture_openai
+from costream_client.capture import capture_anthropic, capture_bedrock, capture_google, capture_openai
 from costream_client.sync import SyncPublisher
 from tests.integration.helpers import MILLION, gpt_4o_mini_cost
 from tests.integration.test_otlp import SONNET_CACHE_READ, SONNET_CACHE_WRITE, SONNET_INPUT, SONNET_OUTPUT
@@ -122,3 +122,49 @@ def test_a_google_genai_stream_is_captured_once_with_its_last_usage(stack: Stack
     # Gemini's candidates count leaves thinking out: output = 60 + 140, of which 140 reasoning
     assert (got["input_tokens"], got["output_tokens"], got["reasoning_tokens"]) == (900, 200, 140)
     assert Decimal(got["total_cost"]) == (900 * GEMINI_FLASH_INPUT + 200 * GEMINI_FLASH_OUTPUT) / MILLION
+
+
+# us.anthropic.claude-3-5-haiku on Bedrock, per million tokens: input $0.80, cache read $0.08, output $4
+HAIKU_INPUT, HAIKU_CACHE_READ, HAIKU_OUTPUT = Decimal("0.80"), Decimal("0.08"), Decimal("4")
+HAIKU = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+# boto3's converse() and converse_stream() results as recorded (the stream's events as it yields them)
+CONVERSE = {
+    "ResponseMetadata": {"RequestId": "5b1c", "HTTPStatusCode": 200},
+    "output": {"message": {"role": "assistant", "content": [{"text": "Hi"}]}}, "stopReason": "end_turn",
+    "usage": {"inputTokens": 300, "outputTokens": 50, "totalTokens": 2350, "cacheReadInputTokens": 2000,
+              "cacheWriteInputTokens": 0},
+    "metrics": {"latencyMs": 812},
+}  # fmt: skip
+CONVERSE_STREAM_EVENTS = [
+    {"messageStart": {"role": "assistant"}},
+    {"contentBlockDelta": {"delta": {"text": "Hel"}, "contentBlockIndex": 0}},
+    {"contentBlockStop": {"contentBlockIndex": 0}},
+    {"messageStop": {"stopReason": "end_turn"}},
+    {"metadata": {"usage": {"inputTokens": 120, "outputTokens": 30, "totalTokens": 150},
+                  "metrics": {"latencyMs": 400}}},
+]  # fmt: skip
+
+
+def test_bedrock_converse_and_converse_stream_are_captured_once_and_arrive_priced(stack: Stack) -> None:
+    tenant = f"capture-bedrock-{uuid.uuid4().hex[:8]}"
+    with SyncPublisher(stack.settings.bootstrap_servers) as inner:
+        publisher = Recorder(inner)
+        assert capture_bedrock(CONVERSE, publisher, tenant, HAIKU, {"feature": "converse"}) is CONVERSE
+        streamed = capture_bedrock({"ResponseMetadata": {}, "stream": iter(CONVERSE_STREAM_EVENTS)}, publisher, tenant,
+                                   HAIKU, {"feature": "stream"})  # fmt: skip
+        assert len(publisher.events) == 1, "the stream is published when it ends"
+        assert list(streamed["stream"]) == CONVERSE_STREAM_EVENTS
+        assert len(publisher.events) == 2 and all(e["api_flavor"] == "converse" for e in publisher.events)
+        assert inner.flush(30)
+
+    def rows() -> dict[str, dict[str, Any]]:
+        found = stack.query("SELECT feature, input_tokens, cache_read_tokens, output_tokens, total_cost "
+                            "FROM usage_events FINAL WHERE tenant_id = {t:String}", t=tenant)  # fmt: skip
+        return {row["feature"]: row for row in found}
+
+    got = wait_until(lambda: len(rows()) == 2 and rows(), 60, what="the captured Converse usage to be priced")
+    # Converse's inputTokens leaves the cache out: canonical input = 300 + 2000
+    assert (got["converse"]["input_tokens"], got["converse"]["cache_read_tokens"]) == (2300, 2000)
+    assert Decimal(got["converse"]["total_cost"]) == (300 * HAIKU_INPUT + 2000 * HAIKU_CACHE_READ
+                                                      + 50 * HAIKU_OUTPUT) / MILLION
+    assert Decimal(got["stream"]["total_cost"]) == (120 * HAIKU_INPUT + 30 * HAIKU_OUTPUT) / MILLION

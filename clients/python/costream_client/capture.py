@@ -37,11 +37,12 @@ def _model(dumps: list[Any]) -> str | None:
 
 
 def _publish(publisher: Publisher, provider: str, tenant_id: str, body: Any, attributes: Mapping[str, Any] | None,
-             ) -> None:  # fmt: skip
+             model: str | None = None, flavor: str | None = None) -> None:  # fmt: skip
     items = body if isinstance(body, list) else [body]
-    flavor = _openai_flavor(items[0]) if provider == "openai" and items and isinstance(items[0], Mapping) \
-        else "default"
-    publisher.publish(usage_event(tenant_id, provider, _model(items), response=body, api_flavor=flavor,
+    if flavor is None:
+        flavor = _openai_flavor(items[0]) if provider == "openai" and items and isinstance(items[0], Mapping) \
+            else "default"
+    publisher.publish(usage_event(tenant_id, provider, model or _model(items), response=body, api_flavor=flavor,
                                   attributes=attributes))  # fmt: skip
 
 
@@ -50,7 +51,10 @@ class CapturedStream:
     (or when closed early, with what was received)."""
 
     def __init__(self, stream: Any, publisher: Publisher, provider: str, tenant_id: str,
-                 attributes: Mapping[str, Any] | None) -> None:  # fmt: skip
+                 attributes: Mapping[str, Any] | None, model: str | None = None,
+                 flavor: str | None = None) -> None:  # fmt: skip
+        self.model = model
+        self.flavor = flavor
         self.stream = stream
         self.publisher = publisher
         self.provider = provider
@@ -62,7 +66,8 @@ class CapturedStream:
     def _finish(self) -> None:
         if not self.published and self.chunks:
             self.published = True
-            _publish(self.publisher, self.provider, self.tenant_id, self.chunks, self.attributes)
+            _publish(self.publisher, self.provider, self.tenant_id, self.chunks, self.attributes, self.model,
+                     self.flavor)  # fmt: skip
 
     def __iter__(self) -> Iterator[Any]:
         try:
@@ -113,3 +118,17 @@ def capture_anthropic(response: Any, publisher: Publisher, tenant_id: str,
                       attributes: Mapping[str, Any] | None = None) -> Any:  # fmt: skip
     """A ``Message`` (returned as is), or a ``stream=True`` event stream (wrapped)."""
     return _capture("anthropic", response, publisher, tenant_id, attributes)
+
+
+def capture_bedrock(response: Mapping[str, Any], publisher: Publisher, tenant_id: str, model_id: str,
+                    attributes: Mapping[str, Any] | None = None) -> Any:  # fmt: skip
+    """What boto3's ``bedrock-runtime`` ``converse`` returns (returned as is), or what
+    ``converse_stream`` returns: the same dict with its ``stream`` wrapped (iterate it as
+    before; the final ``metadata`` event carries the usage). Converse responses do not
+    name the model: pass the ``modelId`` the call used."""
+    if "stream" in response:
+        wrapped = CapturedStream(response["stream"], publisher, "aws", tenant_id, attributes, model_id, "converse")
+        return {**response, "stream": wrapped}
+    body = {key: value for key, value in response.items() if key != "ResponseMetadata"}
+    _publish(publisher, "aws", tenant_id, body, attributes, model_id, "converse")
+    return response
