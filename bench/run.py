@@ -104,6 +104,21 @@ def bench_pipeline() -> dict[str, float]:
     return core.run()
 
 
+def bench_gate() -> dict[str, float]:
+    """The client's budget gate: one ``allowed`` answer, from memory, with 1,000 tenants'
+    budgets held and 20 budgets of the tenant asked about (the worker's own status payloads)."""
+    from costream_client.gate import GateView
+    from schemas.budgets import BudgetState
+    from tests.unit.test_budget_gate_view import NOW, status
+
+    view = GateView()
+    for n in range(1000):
+        view.apply_status(*status(f"t{n}-monthly", f"t{n}", BudgetState.WARN))
+    for n in range(20):
+        view.apply_status(*status(f"acme-{n}", "acme", BudgetState.OK))
+    return {"gate_decision_us": best_us_per_call(lambda: view.decide("acme", now=NOW), 10_000)}
+
+
 def budget_check_label(results: dict[str, Any]) -> str:
     largest = results.get("budget_check_events_largest")
     if largest is None or largest >= 10_000_000:
@@ -198,6 +213,7 @@ def main() -> None:
     results.update(bench_pricing(console))
     results.update(bench_extraction())
     results.update(bench_pipeline())
+    results.update(bench_gate())
     console.print(f"report queries on {args.report_events:,} synthetic events in chDB ...")
     from bench.reports import run as run_reports
 
