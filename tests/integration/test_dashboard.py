@@ -29,9 +29,11 @@ SERIES_COLOURS = [(0x4E, 0x9A, 0xF1), (0xF5, 0xA5, 0x24)]
 """The first two colours of the dashboard's palette: one per tenant line, per model bar."""
 BLOCK_COLOUR = (0xFF, 0x3B, 0x30)
 """The dashboard's colour of a block breach and a blocked budget (in no chart palette)."""
-# 24 events: 20,000, 40,000 or 60,000 input tokens of gpt-4o-mini, 5,000 of them cached,
+# 24 events: 20, 40 or 60 million input tokens of gpt-4o-mini, 5 million of them cached,
 # and 800 output tokens. At $0.15 / $0.075 / $0.60 per million (stated rates), tenant a's
 # 12 events today and before cost well over the $0.001 daily limit set below: blocked.
+# At $3 to $9 an event the two tenants outspend whatever else the session's tests stored,
+# so they are the dashboard's top tenants and the first two colours are theirs.
 DAILY_LIMIT = "0.001"
 
 
@@ -50,8 +52,8 @@ def dashboard_url(stack: Stack) -> str:
     tenants = [f"dash-{nonce}-a", f"dash-{nonce}-b"]
     today = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
     events = [
-        canonical_event(f"{nonce}-{n}", tenants[n % 2], today - timedelta(days=n % 4), 20_000 * (1 + n % 3), 800,
-                        cached=5_000)
+        canonical_event(f"{nonce}-{n}", tenants[n % 2], today - timedelta(days=n % 4), 20_000_000 * (1 + n % 3),
+                        800, cached=5_000_000)
         for n in range(24)
     ]
     budget = {"id": f"{tenants[0]}-daily", "tenant_id": tenants[0], "period": "day", "limit_usd": DAILY_LIMIT}
