@@ -10,7 +10,18 @@ from typing import Any, Self
 
 from aiokafka import AIOKafkaProducer
 
-from costream_client.buffer import Buffer, DropPolicy, PublisherMetrics, Queued, envelope_bytes, envelopes
+from costream_client.buffer import (
+    DEFAULT_LINGER_MS,
+    DEFAULT_MAX_QUEUE,
+    MAX_ENVELOPE_BYTES,
+    MAX_ENVELOPE_EVENTS,
+    Buffer,
+    DropPolicy,
+    PublisherMetrics,
+    Queued,
+    envelope_bytes,
+    envelopes,
+)  # fmt: skip
 from costream_client.events import encode_event
 from costream_client.validation import EventError
 
@@ -33,11 +44,11 @@ class AsyncPublisher:
         bootstrap_servers: str,
         topic: str = DEFAULT_TOPIC,
         *,
-        max_queue: int = 10_000,
+        max_queue: int = DEFAULT_MAX_QUEUE,
         drop: DropPolicy = "newest",
-        linger_ms: int = 20,
-        max_envelope_events: int = 500,
-        max_envelope_bytes: int = 512 * 1024,
+        linger_ms: int = DEFAULT_LINGER_MS,
+        max_envelope_events: int = MAX_ENVELOPE_EVENTS,
+        max_envelope_bytes: int = MAX_ENVELOPE_BYTES,
         validate: bool = True,
         enable_idempotence: bool = False,
         request_timeout_ms: int = 10_000,

@@ -13,6 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+# What both publishers start with (a caller can change each).
+DEFAULT_MAX_QUEUE = 10_000
+"""Events held at most, counting those sent and not yet acknowledged."""
+DEFAULT_LINGER_MS = 20
+MAX_ENVELOPE_EVENTS = 500
+MAX_ENVELOPE_BYTES = 512 * 1024
+
 DropPolicy = Literal["newest", "oldest"]
 Queued = tuple[str, bytes]
 """(tenant_id, the event's JSON bytes)."""

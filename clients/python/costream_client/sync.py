@@ -16,7 +16,18 @@ from types import TracebackType
 from typing import Any, Self
 
 from costream_client.aio import DEFAULT_TOPIC
-from costream_client.buffer import Buffer, DropPolicy, PublisherMetrics, Queued, envelope_bytes, envelopes
+from costream_client.buffer import (
+    DEFAULT_LINGER_MS,
+    DEFAULT_MAX_QUEUE,
+    MAX_ENVELOPE_BYTES,
+    MAX_ENVELOPE_EVENTS,
+    Buffer,
+    DropPolicy,
+    PublisherMetrics,
+    Queued,
+    envelope_bytes,
+    envelopes,
+)  # fmt: skip
 from costream_client.events import encode_event
 from costream_client.validation import EventError
 
@@ -43,11 +54,11 @@ class SyncPublisher:
         bootstrap_servers: str,
         topic: str = DEFAULT_TOPIC,
         *,
-        max_queue: int = 10_000,
+        max_queue: int = DEFAULT_MAX_QUEUE,
         drop: DropPolicy = "newest",
-        linger_ms: int = 20,
-        max_envelope_events: int = 500,
-        max_envelope_bytes: int = 512 * 1024,
+        linger_ms: int = DEFAULT_LINGER_MS,
+        max_envelope_events: int = MAX_ENVELOPE_EVENTS,
+        max_envelope_bytes: int = MAX_ENVELOPE_BYTES,
         validate: bool = True,
         enable_idempotence: bool = True,
         message_timeout_ms: int = 30_000,
