@@ -22,8 +22,6 @@ from costream_client.buffer import (
     envelope_bytes,
     envelopes,
 )  # fmt: skip
-from costream_client.events import encode_event
-from costream_client.validation import EventError
 
 log = logging.getLogger("costream_client")
 
@@ -81,13 +79,7 @@ class AsyncPublisher:
     def publish(self, event: Mapping[str, Any]) -> bool:
         """Queue ``event``; False when the queue is full and the drop policy dropped one
         (counted in ``metrics().dropped``). :class:`EventError` when it is invalid."""
-        try:
-            item = encode_event(event, self.validate)
-        except EventError:
-            with self.buffer.lock:
-                self.buffer.invalid += 1
-            raise
-        kept = self.buffer.put(item)
+        kept = self.buffer.put_event(event, self.validate)
         self._wake.set()
         return kept
 

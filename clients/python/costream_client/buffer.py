@@ -9,9 +9,12 @@ acknowledged count toward the bound, so a Kafka that is down cannot grow memory.
 
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
+
+from costream_client.events import encode_event
+from costream_client.validation import EventError
 
 # What both publishers start with (a caller can change each).
 DEFAULT_MAX_QUEUE = 10_000
@@ -59,6 +62,17 @@ class Buffer:
         self.invalid = 0
         self.delivery_errors = 0
         self.last_error: str | None = None
+
+    def put_event(self, event: Mapping[str, Any], validate: bool) -> bool:
+        """Encode ``event`` and queue it (see :meth:`put`); an invalid event is counted
+        and its :class:`EventError` raised."""
+        try:
+            item = encode_event(event, validate)
+        except EventError:
+            with self.lock:
+                self.invalid += 1
+            raise
+        return self.put(item)
 
     def put(self, item: Queued) -> bool:
         with self.lock:

@@ -28,8 +28,6 @@ from costream_client.buffer import (
     envelope_bytes,
     envelopes,
 )  # fmt: skip
-from costream_client.events import encode_event
-from costream_client.validation import EventError
 
 log = logging.getLogger("costream_client")
 
@@ -90,13 +88,7 @@ class SyncPublisher:
     def publish(self, event: Mapping[str, Any]) -> bool:
         """Queue ``event``; False when the queue was full and it was dropped (counted in
         ``metrics().dropped``). :class:`EventError` when it is invalid."""
-        try:
-            item = encode_event(event, self.validate)
-        except EventError:
-            with self.buffer.lock:
-                self.buffer.invalid += 1
-            raise
-        return self.buffer.put(item)
+        return self.buffer.put_event(event, self.validate)
 
     def metrics(self) -> PublisherMetrics:
         return self.buffer.metrics()
