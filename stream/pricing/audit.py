@@ -251,7 +251,7 @@ def _compare(
         name = f"{name}>{probe}" if probe else name
         genai_value = ours if not corrected else next(
             (v for v in (_value(r, name) for r in genai_prices) if v is not None), None)
-        resolution = book.corrections.resolution(provider, model, LITELLM)
+        resolution = book.corrections.resolution(provider, model, LITELLM, compared_id=entry.key, rate=name)
         if cited and resolution is None:
             kind, status = Kind.CITED, Status.UNRESOLVED
             note = f"the correction and {LITELLM} cite the same page: {entry.source}"

@@ -24,6 +24,8 @@ resolutions:                            # a disagreement with an audit source, l
   - provider: aws
     model: "regional.anthropic.*"       # glob over the catalog's model id
     against: litellm
+    ids: ["global.*"]                   # optional: only these ids of the audit source
+    rates: [cache_read]                 # optional: only these rates (a bare name covers its tiers)
     keep: catalog
     reason: ...
     source: https://aws.amazon.com/bedrock/pricing/
@@ -121,13 +123,22 @@ class Resolution(BaseModel):
     model: Name
     """Glob over the catalog's model id (``provider/model`` or the model part)."""
     against: Name
+    ids: tuple[Name, ...] = ()
+    """Globs over the audit source's ids the resolution is for; all of them when empty."""
+    rates: tuple[Name, ...] = ()
+    """The rates it settles (``cache_read``, or ``input>272000`` for one tier; a bare name
+    covers its tiers too); every rate when empty."""
     keep: Literal["catalog"] = "catalog"
     reason: Annotated[str, Field(min_length=10)]
     source: AnyHttpUrl
     checked: date
 
-    def covers(self, provider_id: str, model_id: str, against: str) -> bool:
+    def covers(self, provider_id: str, model_id: str, against: str, *, compared_id: str = "", rate: str = "") -> bool:
         if against != self.against or (canonical_provider(self.provider) or self.provider.lower()) != provider_id:
+            return False
+        if self.ids and not any(fnmatch.fnmatchcase(compared_id.lower(), glob.lower()) for glob in self.ids):
+            return False
+        if self.rates and rate not in self.rates and rate.split(">", 1)[0] not in self.rates:
             return False
         pattern = self.model.lower()
         model_id = model_id.lower()
@@ -232,9 +243,11 @@ class Corrections:
                 return found
         return ()
 
-    def resolution(self, provider_id: str, model_id: str, against: str) -> Resolution | None:
+    def resolution(
+        self, provider_id: str, model_id: str, against: str, *, compared_id: str = "", rate: str = "",
+    ) -> Resolution | None:
         for resolution in self.resolutions:
-            if resolution.covers(provider_id, model_id, against):
+            if resolution.covers(provider_id, model_id, against, compared_id=compared_id, rate=rate):
                 return resolution
         return None
 

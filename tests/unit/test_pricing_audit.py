@@ -76,6 +76,26 @@ def test_a_correction_resolves_and_a_resolution_keeps_the_catalog(tmp_path: Path
     assert not kept.failed
 
 
+def test_a_resolution_scoped_to_rates_and_ids_settles_only_those(tmp_path: Path) -> None:
+    # the table's cached input $0.01 and output $1 both disagree with $0.075 and $0.60
+    off = {**AGREES, "cache_read_input_token_cost": 1e-08, "output_cost_per_token": 1e-06}
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "openai.yaml").write_text(yaml.safe_dump({"resolutions": [{
+        "provider": "openai", "model": "gpt-4o-mini", "against": "litellm", "ids": ["gpt-4o-mini"],
+        "rates": ["cache_read"], "reason": "the other table lists a cached rate the page does not",
+        "source": "https://openai.com/api/pricing/", "checked": "2026-12-01"}]}))
+    book = PriceBook(corrections=Corrections.load(folder))
+    report = audit(book, table(tmp_path, {"gpt-4o-mini": off, "gpt-4o-mini-2024-07-18": off}))
+    found = {(f.compared_id, f.rate): f.status for f in report.findings if f.kind is Kind.RATE}
+    assert found == {
+        ("gpt-4o-mini", "cache_read"): Status.RESOLVED, ("gpt-4o-mini", "output"): Status.UNRESOLVED,
+        ("gpt-4o-mini-2024-07-18", "cache_read"): Status.UNRESOLVED,
+        ("gpt-4o-mini-2024-07-18", "output"): Status.UNRESOLVED,
+    }
+    assert report.failed
+
+
 def test_a_correction_that_disagrees_with_a_table_citing_the_same_page(tmp_path: Path) -> None:
     page = "https://openai.com/api/pricing/"
     folder = tmp_path / "c"
