@@ -14,7 +14,7 @@ stored.
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -25,6 +25,7 @@ from stream.store.client import INLINE_QUERY_SETTINGS, as_utc, inline_table
 from stream.store.rows import fields_of
 from stream.turns import pass_turn
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # keys per lookup query: at most some 26 MB of query text (ids are up to 256 characters)
 LOOKUP_CHUNK = 50_000
 _ID_EVENT_COLUMNS = ("tenant_id", "event_id", "occurred_at", "kafka_partition", "kafka_offset", "ingested_at")
@@ -115,14 +116,14 @@ class EventIds:
         for start in range(0, len(keys), LOOKUP_CHUNK):
             chunk = keys[start : start + LOOKUP_CHUNK]
             batch = inline_table("tenant_id String, event_id String", chunk)
-            rows = await self.sink.store.query_consistent(
-                "SELECT tenant_id, event_id, min(occurred_at), any(fingerprint) FROM event_ids "
-                f"WHERE (tenant_id, event_id) IN (SELECT tenant_id, event_id FROM {batch}) "
+            rows = await self.sink.store.query_rows(
+                "SELECT tenant_id, event_id, toUnixTimestamp64Milli(min(occurred_at)), any(fingerprint) "
+                f"FROM event_ids WHERE (tenant_id, event_id) IN (SELECT tenant_id, event_id FROM {batch}) "
                 "GROUP BY tenant_id, event_id",
                 settings=INLINE_QUERY_SETTINGS,
             )
-            for tenant, event_id, occurred_at, print_ in rows.result_rows:
-                found[(tenant, event_id)] = (as_utc(occurred_at), int(print_))
+            for tenant, event_id, occurred_ms, print_ in rows:
+                found[(tenant, event_id)] = (_EPOCH + timedelta(milliseconds=int(occurred_ms)), int(print_))
         return found
 
     async def _differing(self, record: PricedRecord, values: tuple[Any, ...], first_at: datetime) -> list[str]:
