@@ -11,6 +11,7 @@ corrections:
   - provider: azure
     model: gpt-4o-2024-05-13            # the id the entry prices, matched exactly
     aliases: [gpt-4o-2024-05-13-global] # other ids of the same model
+    exact: false                        # optional: true matches only the id as sent, not longer ids shortened to it
     effective_from: 2024-05-13T00:00:00Z
     effective_until: null               # optional: the price ends (a later entry or the data takes over)
     rates: {input: "5", output: "15"}   # USD per MTok; cache_read, cache_write (5m), cache_write_1h, ...
@@ -69,6 +70,10 @@ class CorrectionEntry(BaseModel):
     provider: Name
     model: Name
     aliases: tuple[Name, ...] = ()
+    exact: bool = False
+    """Match the id as sent only (``model`` or an alias), never as the shortened form of a
+    longer id: a correction for a retired bare id (``mistral-medium``) must not price the
+    ids that shorten to it (``mistral-medium-latest``, ``mistral-medium-2508``)."""
     effective_from: AwareDatetime
     effective_until: AwareDatetime | None = None
     rates: OverrideRates
@@ -237,8 +242,9 @@ class Corrections:
         """The entries for a model, at any time: those matching the most specific of its
         names (the id as sent first, then its normalised forms)."""
         providers = set(provider_ids)
-        for name in names:
-            found = tuple(c for c in self.entries if c.entry.provider_id in providers and name in c.entry.names)
+        for index, name in enumerate(names):
+            found = tuple(c for c in self.entries if c.entry.provider_id in providers and name in c.entry.names
+                          and (index == 0 or not c.entry.exact))  # fmt: skip
             if found:
                 return found
         return ()

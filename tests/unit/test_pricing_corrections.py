@@ -62,6 +62,19 @@ def test_aliases_match_and_a_dated_correction_is_not_one_for_the_base_id(tmp_pat
     assert other_provider is not None and other_provider.price_source == "genai-prices"
 
 
+def test_an_exact_correction_prices_only_the_id_as_sent(tmp_path: Path) -> None:
+    book = PriceBook(corrections=corrections(tmp_path, [entry(exact=True)]))
+    at = datetime(2026, 5, 1, tzinfo=UTC)
+    sent = book.quote("openai", "gpt-4o-mini", TOKENS, at)
+    assert sent is not None and sent.price_source == "corrections" and sent.breakdown.total == CORRECTED
+    # a dated id shortens to gpt-4o-mini; without exact the correction would price it too
+    longer = book.quote("openai", "gpt-4o-mini-2024-07-18", TOKENS, at)
+    assert longer is not None and longer.price_source == "genai-prices" and longer.breakdown.total == LIST
+    loose = PriceBook(corrections=corrections(tmp_path, [entry()]))
+    widened = loose.quote("openai", "gpt-4o-mini-2024-07-18", TOKENS, at)
+    assert widened is not None and widened.price_source == "corrections"
+
+
 def test_a_correction_can_add_a_model_the_data_does_not_know(tmp_path: Path) -> None:
     book = PriceBook(corrections=corrections(tmp_path, [entry(model="acme-new-model", provider="mistral")]))
     quote = book.quote("mistral", "acme-new-model", TOKENS, datetime(2026, 5, 1, tzinfo=UTC))
