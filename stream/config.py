@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     insert_batch_wait: float = 0.5
     """Longest wait (seconds) to fill an insert batch before writing what is there."""
     insert_retry_max_backoff: float = 30.0
+    consumer_fetch_max_wait: float = Field(default=0.1, gt=0, le=30)
+    """Longest time (seconds) the broker may hold a fetch of partitions without new data
+    (see stream/broker/transport.py): bounds how late an event on a quiet partition is seen."""
     stall_warning_after: float = 60.0
     """A partition whose batch keeps failing (a store or broker outage) this long is
     reported: a WARNING naming it, ``costream_partition_stalled_seconds``, and ``/readyz``."""
@@ -127,7 +130,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "window_size", "window_grace", "window_flush_interval", "state_checkpoint_interval", "reconcile_interval",
-        "insert_batch_wait", "insert_retry_max_backoff", "stall_warning_after",
+        "insert_batch_wait", "insert_retry_max_backoff", "stall_warning_after", "consumer_fetch_max_wait",
         mode="before",
     )
     @classmethod

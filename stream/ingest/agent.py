@@ -15,8 +15,9 @@ past Faust's heartbeat budget), then, under the state lock:
    no checkpoint covers a batch whose priced events Kafka does not have (a worker taking
    over publishes the events stored after the checkpoint again).
 
-Only when the handler returns does Faust ack the batch's messages, so committed offsets
-never pass a row that is not stored (at-least-once, with every effect idempotent).
+Only then are the batch's messages acked (the stream is Faust's manual-ack stream, read
+ahead by :mod:`stream.ingest.intake`), so committed offsets never pass a row that is not
+stored (at-least-once, with every effect idempotent).
 """
 
 import asyncio
@@ -39,6 +40,7 @@ from stream.dedup import DedupResult, EventIds
 from stream.dedup.fingerprint import fingerprint
 from stream.ingest.decode import SourceMessage, dead_letter
 from stream.ingest.encode import encode_dead_letter, encode_priced_event
+from stream.ingest.intake import batches
 from stream.ingest.pipeline import IngestResult, process_messages
 from stream.ingest.records import PricedRecord
 from stream.pricing import PriceBook
@@ -290,8 +292,8 @@ def register_ingest_agent(worker: "Worker") -> None:
 
     @app.agent(topics["raw"], name="costream.ingest")
     async def ingest(stream: faust.StreamT[bytes]) -> None:
-        batches = stream.take_events(settings.insert_batch_size, within=settings.insert_batch_wait)  # type: ignore[attr-defined]
-        async for events in batches:
+        manual = stream.noack()  # type: ignore[attr-defined]
+        async for events in batches(manual, settings.insert_batch_size, settings.insert_batch_wait):
             # A batch is a number of messages; its parts are bounded in bytes, so what a
             # part builds (priced events, rows, messages) stays bounded whatever the
             # messages hold. The batch is acked when its last part is done.
@@ -305,3 +307,5 @@ def register_ingest_agent(worker: "Worker") -> None:
                         stored = await store_and_apply(sink, ids, state, result.priced, result.dead, offsets,
                                                        outbox, check_budgets)  # fmt: skip
                 counters.add(len(messages), stored.dedup.new, stored.dedup, len(result.dead) + len(stored.refused))
+            for event in events:  # stored and published: their offsets may be committed
+                await manual.ack(event)

@@ -141,6 +141,9 @@ class StreamState:
         missing_spend: dict[tuple[int, SpendKey], BudgetTouch] = {}
         touched: dict[SpendKey, BudgetTouch] = {}
         bounds: dict[tuple[str, str, str], tuple[datetime, datetime]] = {}
+        budgets_of: dict[str, list[Budget]] = {}
+        span = timedelta(seconds=size)
+        start = end = horizon  # the window of the last event: in time order, most events share it
         for done, record in enumerate(sorted(records, key=lambda r: (r.event.occurred_at, r.event.event_id))):
             await pass_turn(done)
             event, partition = record.event, record.source.partition
@@ -151,14 +154,20 @@ class StreamState:
             occurred = event.occurred_at
             if occurred <= horizon and (state.max_event_time is None or occurred > state.max_event_time):
                 state.max_event_time = occurred
-            key = (event.tenant_id, window_start(occurred, size))
+            if not start <= occurred < end:
+                start = window_start(occurred, size)
+                end = start + span
+            key = (event.tenant_id, start)
             window = state.windows.get(key)
             if window is None:  # computed from the store below, this batch included
                 missing_windows[partition].add(key)
             else:
                 add_event(window, event, dims, max_groups)
                 state.dirty.add(key)
-            for budget in self.registry.for_tenant(event.tenant_id):
+            budgets = budgets_of.get(event.tenant_id)
+            if budgets is None:
+                budgets = budgets_of[event.tenant_id] = self.registry.for_tenant(event.tenant_id)
+            for budget in budgets:
                 if in_scope(budget, event):
                     self._add_spend(state, budget, event, bounds, touched, missing_spend)
         for partition, window_keys in missing_windows.items():

@@ -13,6 +13,7 @@ from schemas.budgets import BudgetBreach, BudgetStatus
 from schemas.windows import WindowAggregate
 from stream.broker.client import ssl_context
 from stream.broker.publisher import BatchPublisher
+from stream.broker.transport import use_worker_transport
 from stream.budgets.enforcer import BudgetEnforcer
 from stream.budgets.registry import BudgetRegistry
 from stream.config import Settings
@@ -86,7 +87,7 @@ def broker_credentials(settings: Settings) -> Any:
 
 
 def _faust_app(settings: Settings) -> faust.App:
-    return faust.App(
+    app = faust.App(
         settings.consumer_group,
         broker=f"kafka://{settings.bootstrap_servers}",
         broker_credentials=broker_credentials(settings),
@@ -106,6 +107,8 @@ def _faust_app(settings: Settings) -> faust.App:
         web_port=settings.http_port,
         web_in_thread=False,
     )
+    use_worker_transport(app, settings.consumer_fetch_max_wait)
+    return app
 
 
 def _bytes_topic(app: faust.App, name: str) -> faust.TopicT:
