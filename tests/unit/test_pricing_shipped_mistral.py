@@ -107,11 +107,43 @@ def test_the_audit_settles_the_mistral_disagreements_checked_on_mistrals_pages(b
                 "mistral/mistral-large-latest"}
     assert not [f for f in mistral if f.compared_id in agreeing]
     # Left open: no Mistral page read prices devstral-small-latest's cached tokens (Devstral
-    # Small 2 was retired before the cached rate was stated) or names the bare mistral-medium
-    # as a current model.
+    # Small 2 was retired before the cached rate was stated) or names a model for the bare
+    # mistral-medium after Mistral Medium 1.0's retirement on 2025-06-16 (the exact entry for it
+    # ends then, before LiteLLM's data date).
     unresolved = {(f.compared_id, f.rate) for f in mistral if f.status is Status.UNRESOLVED}
     assert unresolved == {
         ("mistral/devstral-small-latest", "cache_read"),
         ("mistral/mistral-medium", "input"), ("mistral/mistral-medium", "output"),
         ("mistral/mistral-medium", "cache_read"),
     }
+
+
+# The bare mistral-medium is Mistral Medium 1.0 (mistral-medium-2312): $2.70 in, $8.10 out per MTok,
+# no cached rate, on Mistral's price list of the 2024-02-26 release (the first with dollar prices;
+# github.com/mistralai/platform-docs-public, docs/platform/05-pricing.md at b01d416), retired
+# 2025-06-16 (docs.mistral.ai/models/mistral-medium-1-0-23-12).
+MEDIUM_1_FROM = datetime(2024, 2, 26, tzinfo=UTC)
+MEDIUM_1_RETIRED = datetime(2025, 6, 16, tzinfo=UTC)
+
+
+def test_the_bare_mistral_medium_is_medium_1_while_mistral_served_it(book: PriceBook) -> None:
+    medium_1 = cost("2.7", "8.1")  # cache reads billed as input
+    assert total(book, "mistral-medium", MEDIUM_1_FROM) == ("corrections", medium_1)
+    assert total(book, "mistral-medium", datetime(2024, 11, 1, tzinfo=UTC)) == ("corrections", medium_1)
+    assert total(book, "mistral-medium", datetime(2025, 6, 15, 23, 59, 59, tzinfo=UTC)) == (
+        "corrections", medium_1)
+    assert total(book, "Mistral-Medium", datetime(2024, 11, 1, tzinfo=UTC)) == ("corrections", medium_1)
+    # Outside those dates the data's price stays: before, Mistral priced the model in euros only;
+    # after, requests to it fail.
+    assert total(book, "mistral-medium", datetime(2024, 2, 25, 23, 59, 59, tzinfo=UTC))[0] == "genai-prices"
+    assert total(book, "mistral-medium", MEDIUM_1_RETIRED)[0] == "genai-prices"
+
+
+def test_longer_mistral_medium_ids_are_not_priced_by_the_bare_ids_entry(book: PriceBook) -> None:
+    at = datetime(2024, 11, 1, tzinfo=UTC)  # the bare id's entry is in force
+    for model in ("mistral-medium-latest", "mistral-medium-2508", "mistral-medium-2312"):
+        assert total(book, model, at)[0] == "genai-prices", model
+    # mistral-medium-2508 (Medium 3.1, $0.40 in, $2 out, $0.04 cached) keeps its price
+    assert total(book, "mistral-medium-2508", at) == ("genai-prices", cost("0.4", "2", "0.04"))
+    # mistral-medium-2312 is the same model as the bare id, priced so by the data: $2.70, $8.10
+    assert total(book, "mistral-medium-2312", at) == ("genai-prices", cost("2.7", "8.1"))
