@@ -89,8 +89,11 @@ class Settings(BaseSettings):
     """How often worker state is compared with the store (drift is repaired and reported)."""
     insert_batch_size: int = Field(default=5000, ge=1, le=1_000_000)
     """Most messages taken from Kafka per ClickHouse insert."""
-    insert_batch_wait: float = 0.5
-    """Longest wait (seconds) to fill an insert batch before writing what is there."""
+    insert_batch_wait: float = 0.2
+    """Longest wait (seconds) from a batch's first message to its insert (see
+    stream/ingest/intake.py). Under load batches fill while the previous one is worked on;
+    at low traffic an event (and its breach) waits at most this long, and a longer wait
+    means fewer, larger inserts."""
     insert_retry_max_backoff: float = 30.0
     consumer_fetch_max_wait: float = Field(default=0.1, gt=0, le=30)
     """Longest time (seconds) the broker may hold a fetch of partitions without new data

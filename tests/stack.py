@@ -66,7 +66,6 @@ class Stack:
             "COSTREAM_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "COSTREAM_HTTP_PORT": str(self.http_port),
             "COSTREAM_TOPIC_PARTITIONS": "4",
-            "COSTREAM_INSERT_BATCH_WAIT": "0.2",
             "COSTREAM_LOG_LEVEL": "INFO",
             # reconciliation only when a test asks for it, so what it finds is what the
             # worker held, not something a periodic pass already repaired

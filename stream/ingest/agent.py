@@ -23,8 +23,9 @@ stored (at-least-once, with every effect idempotent).
 import asyncio
 import base64
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -40,7 +41,7 @@ from stream.dedup import DedupResult, EventIds
 from stream.dedup.fingerprint import fingerprint
 from stream.ingest.decode import SourceMessage, dead_letter
 from stream.ingest.encode import encode_dead_letter, encode_priced_event
-from stream.ingest.intake import batches
+from stream.ingest.intake import IntakeTimes, batches
 from stream.ingest.pipeline import IngestResult, process_messages
 from stream.ingest.records import PricedRecord
 from stream.pricing import PriceBook
@@ -71,6 +72,9 @@ class IngestCounters:
     duplicates: int = 0
     conflicting_duplicates: int = 0
     batches: int = 0
+    intake: IntakeTimes = field(default_factory=IntakeTimes)
+    last_batch_at: float | None = None
+    """Wall-clock time (Unix seconds) the last batch was stored, applied and published."""
 
     def add(self, messages: int, new: Sequence[PricedRecord], dedup: DedupResult, dead: int) -> None:
         unpriced = sum(1 for record in new if not record.event.priced)
@@ -81,6 +85,7 @@ class IngestCounters:
         self.duplicates += dedup.repeated + len(dedup.conflicts)
         self.conflicting_duplicates += len(dedup.conflicts)
         self.batches += 1
+        self.last_batch_at = time.time()
 
 
 MAX_DEAD_LETTER_BYTES = 512 * 1024
@@ -293,7 +298,7 @@ def register_ingest_agent(worker: "Worker") -> None:
     @app.agent(topics["raw"], name="costream.ingest")
     async def ingest(stream: faust.StreamT[bytes]) -> None:
         manual = stream.noack()  # type: ignore[attr-defined]
-        async for events in batches(manual, settings.insert_batch_size, settings.insert_batch_wait):
+        async for events in batches(manual, settings.insert_batch_size, settings.insert_batch_wait, counters.intake):
             # A batch is a number of messages; its parts are bounded in bytes, so what a
             # part builds (priced events, rows, messages) stays bounded whatever the
             # messages hold. The batch is acked when its last part is done.

@@ -17,10 +17,19 @@ read ahead is bounded like a batch.
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import faust
+
+
+@dataclass(slots=True)
+class IntakeTimes:
+    first_read_at: float | None = None
+    """Wall-clock time (Unix seconds) the worker read its first message, for throughput
+    figures timed like a bare consumer's: from the first message to the last event."""
 
 
 class _Ended(Exception):
@@ -46,13 +55,18 @@ async def _next(
     return None
 
 
-async def batches(stream: faust.StreamT[Any], max_messages: int, within: float) -> AsyncIterator[list[Any]]:
+async def batches(
+    stream: faust.StreamT[Any], max_messages: int, within: float, times: IntakeTimes | None = None
+) -> AsyncIterator[list[Any]]:
     """Lists of Faust events from ``stream`` (a manual-ack stream), read ahead by a task."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[tuple[float, Any]] = asyncio.Queue(maxsize=max_messages)
+    times = times if times is not None else IntakeTimes()
 
     async def read() -> None:
         async for event in stream.events():
+            if times.first_read_at is None:
+                times.first_read_at = time.time()
             await queue.put((loop.time(), event))
 
     reading = asyncio.create_task(read(), name="costream.intake")

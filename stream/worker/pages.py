@@ -160,6 +160,8 @@ def register_pages(worker: Worker, auth: Authenticator) -> None:
                     "duplicates": counters.duplicates,
                     "conflicting_duplicates": counters.conflicting_duplicates,
                     "batches": counters.batches,
+                    "first_message_at": counters.intake.first_read_at,
+                    "last_batch_at": counters.last_batch_at,
                     "partition_assignments": worker.assignments,
                     "insert_failures": worker.sink.failed_attempts,
                     "partitions_held": state.owned(),

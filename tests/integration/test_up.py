@@ -36,7 +36,6 @@ def start_up(tmp_path: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
         "COSTREAM_DATA_DIR": str(tmp_path / "var"),
         "COSTREAM_EMBEDDED_BROKER_PORT": str(free_port()),
         "COSTREAM_HTTP_PORT": str(free_port()),
-        "COSTREAM_INSERT_BATCH_WAIT": "0.2",
     }
     env.pop("COSTREAM_KAFKA_BOOTSTRAP_SERVERS", None)
     process = subprocess.Popen(
