@@ -46,6 +46,17 @@ def register_window_timer(worker: Worker) -> None:
         except Exception:
             log.exception("window pass failed; the changed windows are kept for the next pass")
 
+    @app.on_before_shutdown.connect
+    async def checkpoint_on_stop(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        # The consumer has stopped and the last batch is done: a checkpoint now spares the
+        # next owner of these partitions replaying what was stored since the last periodic one.
+        try:
+            async with state.lock:
+                saved = await state.checkpoint(time.monotonic(), force=True)
+            log.info("checkpointed %d partitions on stop", saved)
+        except Exception:
+            log.exception("checkpoint on stop failed; the next owner replays from the last one")
+
 
 def register_activity_sampler(worker: Worker) -> None:
     """Once a second: the counters behind ``costream status``'s events/s and last batch."""
