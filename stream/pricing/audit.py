@@ -31,6 +31,7 @@ from stream.pricing.corrections import SOURCE as CORRECTIONS
 from stream.pricing.corrections import Corrections
 from stream.pricing.litellm import NAME as LITELLM
 from stream.pricing.litellm import PROVIDERS, LiteLLMEntry, LiteLLMTable
+from stream.pricing.normalize import same_id_forms
 from stream.pricing.rates import CompiledRates
 
 TOLERANCE = Decimal("0.01")
@@ -235,7 +236,8 @@ def _compare(
     used = in_use is None or model in in_use
     corrected = prices[0].price_source == CORRECTIONS
     genai_prices = [_rates(p) for p in _day_prices(base, provider, entry.key, at)]
-    correction = book.corrections.candidates({provider}, [entry.key.lower(), model, model.split("/", 1)[-1]])
+    correction = book.corrections.candidates({provider}, [entry.key.lower(), model, model.split("/", 1)[-1]],
+                                             same_id_forms(entry.key))
     cited = corrected and any(_page(c.entry.source.unicode_string()) == _page(entry.source) for c in correction
                               if c.version == prices[0].price_version)
     catalog_rates = [p.rates for p in prices]

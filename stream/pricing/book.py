@@ -33,7 +33,7 @@ from stream.canonical import canonical_provider
 from stream.pricing import genai
 from stream.pricing.corrections import Corrections
 from stream.pricing.datafile import PriceData
-from stream.pricing.normalize import lookup_variants
+from stream.pricing.normalize import lookup_variants, same_id_forms
 from stream.pricing.overrides import LayerEntry, Overrides, boundaries, in_force
 from stream.pricing.quote import breakdown_of, cache_read_savings, price_tokens
 from stream.pricing.rates import CompiledRates, compile_model_price
@@ -89,7 +89,7 @@ class _Model:
             self.resolved_id = variants[0] if variants else model.strip().lower()
         provider_id = canonical_provider(provider) or provider.strip().lower()
         provider_ids = {provider_id} | ({self.found[0].id} if self.found is not None else set())
-        corrections = book.corrections.candidates(provider_ids, names)
+        corrections = book.corrections.candidates(provider_ids, names, same_id_forms(model))
         if self.found is None and corrections:
             self.resolved_id = f"{corrections[0].entry.provider_id}/{corrections[0].entry.model.lower()}"
             names.append(self.resolved_id)

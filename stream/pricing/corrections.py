@@ -71,9 +71,10 @@ class CorrectionEntry(BaseModel):
     model: Name
     aliases: tuple[Name, ...] = ()
     exact: bool = False
-    """Match the id as sent only (``model`` or an alias), never as the shortened form of a
-    longer id: a correction for a retired bare id (``mistral-medium``) must not price the
-    ids that shorten to it (``mistral-medium-latest``, ``mistral-medium-2508``)."""
+    """Match the id as sent only (``model`` or an alias, with or without a router prefix such
+    as ``xai/``), never as the shortened form of a longer id: a correction for a retired
+    bare id (``mistral-medium``) must not price the ids that shorten to it
+    (``mistral-medium-latest``, ``mistral-medium-2508``)."""
     effective_from: AwareDatetime
     effective_until: AwareDatetime | None = None
     rates: OverrideRates
@@ -238,13 +239,17 @@ class Corrections:
             resolutions.extend(parsed.resolutions)
         return cls(tuple(entries), tuple(resolutions), revision)
 
-    def candidates(self, provider_ids: Iterable[str], names: Sequence[str]) -> tuple[Correction, ...]:
+    def candidates(
+        self, provider_ids: Iterable[str], names: Sequence[str], same_id: frozenset[str] = frozenset(),
+    ) -> tuple[Correction, ...]:
         """The entries for a model, at any time: those matching the most specific of its
-        names (the id as sent first, then its normalised forms)."""
+        names (the id as sent first, then its normalised forms). An ``exact`` entry matches
+        only the id as sent or another spelling of it (``same_id``, see
+        :func:`stream.pricing.normalize.same_id_forms`)."""
         providers = set(provider_ids)
         for index, name in enumerate(names):
             found = tuple(c for c in self.entries if c.entry.provider_id in providers and name in c.entry.names
-                          and (index == 0 or not c.entry.exact))  # fmt: skip
+                          and (not c.entry.exact or index == 0 or name in same_id))  # fmt: skip
             if found:
                 return found
         return ()

@@ -54,3 +54,18 @@ def lookup_variants(model: str) -> tuple[str, ...]:
         if (stripped := prefix.sub("", current)) != current:
             current = add(stripped)
     return tuple(variants)
+
+
+def same_id_forms(model: str) -> frozenset[str]:
+    """The spellings of the very id ``model`` names: as sent, and without an ARN wrapper,
+    an API path prefix or a router prefix (``xai/grok-code-fast-1`` is ``grok-code-fast-1``),
+    but never shortened to another id (no version tail, date or region stripped)."""
+    current = model.strip().lower()
+    forms = {current}
+    if match := _BEDROCK_ARN.match(current):
+        current = match.group(1)
+        forms.add(current)
+    current = _PATH_PREFIX.sub("", current)
+    forms.add(current)
+    forms.add(_ROUTER_PREFIX.sub("", current))
+    return frozenset(form for form in forms if form)

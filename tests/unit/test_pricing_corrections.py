@@ -70,6 +70,9 @@ def test_an_exact_correction_prices_only_the_id_as_sent(tmp_path: Path) -> None:
     # a dated id shortens to gpt-4o-mini; without exact the correction would price it too
     longer = book.quote("openai", "gpt-4o-mini-2024-07-18", TOKENS, at)
     assert longer is not None and longer.price_source == "genai-prices" and longer.breakdown.total == LIST
+    # a router prefix is another spelling of the same id, not a longer id
+    routed = book.quote("openai", "openai/gpt-4o-mini", TOKENS, at)
+    assert routed is not None and routed.price_source == "corrections" and routed.breakdown.total == CORRECTED
     loose = PriceBook(corrections=corrections(tmp_path, [entry()]))
     widened = loose.quote("openai", "gpt-4o-mini-2024-07-18", TOKENS, at)
     assert widened is not None and widened.price_source == "corrections"
