@@ -34,7 +34,10 @@ async def _partitions(settings: Settings, topic: str) -> set[int]:
 
 
 async def _assigned_consumer(settings: Settings, topic: str) -> tuple[AIOKafkaConsumer, list[TopicPartition]]:
-    consumer = AIOKafkaConsumer(**aiokafka_options(settings), enable_auto_commit=False, group_id=None)
+    # the fetch wait of the worker's own consumer (stream/broker/transport.py): reading to
+    # the end, the last fetch finds nothing new and the broker holds it that long
+    consumer = AIOKafkaConsumer(**aiokafka_options(settings), enable_auto_commit=False, group_id=None,
+                                fetch_max_wait_ms=round(settings.consumer_fetch_max_wait * 1000))
     await consumer.start()
     # The consumer's metadata from start-up has every topic that existed then; one just
     # created (e.g. by a worker starting alongside) shows up on the brokers a moment later.

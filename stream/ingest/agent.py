@@ -269,6 +269,8 @@ async def take_over(worker: "Worker", partitions: Sequence[int]) -> None:
     missing = [partition for partition in partitions if partition not in state.partitions]
     if not missing:
         return
+    started = time.monotonic()
+    replayed = 0
     ends = await retry_until_done(partial(end_offsets, settings, settings.topic_raw, missing),
                                   "reading the raw topic's end offsets", settings.insert_retry_max_backoff)
     for partition in missing:
@@ -279,6 +281,9 @@ async def take_over(worker: "Worker", partitions: Sequence[int]) -> None:
         # them again (the priced topic is at-least-once; its consumers dedupe by event_id).
         outbox = outbox_of(worker)
         await outbox.send(await outbox.encode(tail, ()))
+        replayed += len(tail)
+    log.info("took over partitions %s in %.2f s (%d stored events replayed)", missing, time.monotonic() - started,
+             replayed)
 
 
 def outbox_of(worker: "Worker") -> Outbox:
