@@ -35,7 +35,7 @@ class PeriodSpend:
     latest_event_at: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per event and budget, and frozen costs three times as much
 class Contribution:
     """One event of the batch that counts toward the budget, in event-time order."""
 

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from schemas import DeadLetter, RawUsageEvent, UsageBatch
 from schemas.limits import MAX_ID_CHARS, MAX_MESSAGE_BYTES
-from schemas.wire import SUB_MICROSECOND, BatchStruct, RawEventStruct, struct_for
+from schemas.wire import BatchStruct, RawEventStruct, has_sub_microsecond, struct_for
 from stream.ingest.errors import describe_validation_error
 
 
@@ -110,7 +110,7 @@ def decode_message(source: SourceMessage, now: datetime) -> tuple[list[DecodedEv
     if len(value) > MAX_MESSAGE_BYTES:
         reason = f"message is {len(value)} bytes; the limit is {MAX_MESSAGE_BYTES} bytes"
         return [], [dead_letter(source, "too_large", reason, now)]
-    if SUB_MICROSECOND.search(value) is None:
+    if not has_sub_microsecond(value):
         envelope_first = b'"events"' in value[:32]
         for decoder in (_BATCH, _EVENT) if envelope_first else (_EVENT, _BATCH):
             try:

@@ -47,7 +47,7 @@ _BEFORE_ALL = datetime(1, 1, 2, tzinfo=UTC)
 _DAY = 86_400
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per event, and a frozen dataclass costs three times as much
 class Quote:
     resolved_model: str
     """The price book's id of the model, after normalisation (``provider/model`` for genai-prices)."""
