@@ -26,6 +26,11 @@ def assigned_partitions(worker: Worker) -> list[int] | None:
     return sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == worker.settings.topic_raw)
 
 
+CHECKPOINT_ON_STOP_TIMEOUT = 10.0
+"""Longest a stopping worker waits to write its last checkpoint (the batch in hand, then
+the write)."""
+
+
 def register_window_timer(worker: Worker) -> None:
     """Every flush interval: take over newly assigned partitions, forget revoked ones,
     emit the windows that changed or closed, and checkpoint the state when due."""
@@ -48,12 +53,17 @@ def register_window_timer(worker: Worker) -> None:
 
     @app.on_before_shutdown.connect
     async def checkpoint_on_stop(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-        # The consumer has stopped and the last batch is done: a checkpoint now spares the
-        # next owner of these partitions replaying what was stored since the last periodic one.
+        # The consumer has stopped: once the batch in hand is done, a checkpoint spares the
+        # next owner of these partitions replaying what was stored since the last periodic
+        # one. Bounded, so a worker stopped during a store outage still stops; skipping it
+        # is safe (the next owner replays from the last checkpoint).
         try:
-            async with state.lock:
+            async with asyncio.timeout(CHECKPOINT_ON_STOP_TIMEOUT), state.lock:
                 saved = await state.checkpoint(time.monotonic(), force=True)
             log.info("checkpointed %d partitions on stop", saved)
+        except TimeoutError:
+            log.warning("no checkpoint on stop within %.0f s; the next owner replays from the last one",
+                        CHECKPOINT_ON_STOP_TIMEOUT)
         except Exception:
             log.exception("checkpoint on stop failed; the next owner replays from the last one")
 
