@@ -1,6 +1,6 @@
 """The ingest agent: the I/O shell around :func:`process_messages` and the worker state.
 
-Messages are taken from the raw topic in batches (``take_events``). Each batch is priced
+Messages are taken from the raw topic in batches (:mod:`stream.ingest.intake`). Each batch is priced
 in slices that yield to the event loop between them (a big batch never holds the loop
 past Faust's heartbeat budget), then, under the state lock:
 
