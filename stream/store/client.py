@@ -170,8 +170,12 @@ class ClickHouseStore:
         self, sql: str, parameters: dict[str, Any] | None = None, settings: dict[str, Any] | None = None
     ) -> QueryResult:
         """A read the worker acts on: from an up-to-date replica on a replicated server."""
-        settings = {**(settings or {}), **({} if self.embedded else CONSISTENT_READ_SETTINGS)}
-        return await self.query(sql, parameters=parameters, settings=settings or None)
+        return await self.query(sql, parameters=parameters, settings=self._consistent(settings))
+
+    def _consistent(self, settings: dict[str, Any] | None) -> dict[str, Any] | None:
+        """``settings`` for a read the worker acts on (from an up-to-date replica)."""
+        merged = {**(settings or {}), **({} if self.embedded else CONSISTENT_READ_SETTINGS)}
+        return merged or None
 
     async def query_rows(self, sql: str, settings: dict[str, Any] | None = None) -> list[list[Any]]:
         """As :meth:`query_consistent`, for a query carrying an :func:`inline_table`: the
@@ -180,10 +184,10 @@ class ClickHouseStore:
         ``LIMIT``, format) before sending it, which for a batch's thousands of ids costs
         more than the engine's lookup; a raw query is sent as it is and its
         ``JSONCompactEachRow`` answer is read by msgspec."""
-        settings = {**(settings or {}), **({} if self.embedded else CONSISTENT_READ_SETTINGS)}
+        consistent = self._consistent(settings)
 
         def run() -> list[list[Any]]:
-            body = self._connected().raw_query(sql, settings=settings or None, fmt="JSONCompactEachRow")
+            body = self._connected().raw_query(sql, settings=consistent, fmt="JSONCompactEachRow")
             rows: list[list[Any]] = _decode_lines(body)
             return rows
 
@@ -225,7 +229,7 @@ class ClickHouseStore:
         def insert() -> None:
             body = _encode_lines(rows())
             if body:
-                self._connected().raw_insert(table, list(columns), insert_block=bytes(body), fmt="JSONCompactEachRow")
+                self._connected().raw_insert(table, list(columns), insert_block=body, fmt="JSONCompactEachRow")
 
         await self._run(insert)
 

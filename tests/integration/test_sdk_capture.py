@@ -56,6 +56,14 @@ class Recorder:
         return self.inner.publish(event)
 
 
+def by_feature(stack: Stack, tenant: str, expected: int) -> dict[str, dict[str, Any]] | None:
+    """The tenant's stored events by feature, once there are ``expected`` of them."""
+    found = stack.query("SELECT feature, input_tokens, cache_read_tokens, output_tokens, total_cost "
+                        "FROM usage_events FINAL WHERE tenant_id = {t:String}", t=tenant)  # fmt: skip
+    rows = {row["feature"]: row for row in found}
+    return rows if len(rows) == expected else None
+
+
 def test_sdk_responses_and_streams_are_captured_once_and_arrive_priced(stack: Stack) -> None:
     tenant = f"capture-{uuid.uuid4().hex[:8]}"
     with SyncPublisher(stack.settings.bootstrap_servers) as inner:
@@ -75,12 +83,7 @@ def test_sdk_responses_and_streams_are_captured_once_and_arrive_priced(stack: St
         assert len(publisher.events) == 3 and publisher.events[0]["api_flavor"] == "chat"
         assert inner.flush(30)
 
-    def rows() -> dict[str, dict[str, Any]]:
-        found = stack.query("SELECT feature, input_tokens, cache_read_tokens, output_tokens, total_cost "
-                            "FROM usage_events FINAL WHERE tenant_id = {t:String}", t=tenant)  # fmt: skip
-        return {row["feature"]: row for row in found}
-
-    got = wait_until(lambda: len(rows()) == 3 and rows(), 60, what="the captured usage to be priced")
+    got = wait_until(lambda: by_feature(stack, tenant, 3), 60, what="the captured usage to be priced")
     assert (got["stream"]["input_tokens"], got["stream"]["cache_read_tokens"], got["stream"]["output_tokens"]) \
         == (1200, 200, 100)
     assert Decimal(got["stream"]["total_cost"]) == gpt_4o_mini_cost(1200, 200, 100)
@@ -157,12 +160,7 @@ def test_bedrock_converse_and_converse_stream_are_captured_once_and_arrive_price
         assert len(publisher.events) == 2 and all(e["api_flavor"] == "converse" for e in publisher.events)
         assert inner.flush(30)
 
-    def rows() -> dict[str, dict[str, Any]]:
-        found = stack.query("SELECT feature, input_tokens, cache_read_tokens, output_tokens, total_cost "
-                            "FROM usage_events FINAL WHERE tenant_id = {t:String}", t=tenant)  # fmt: skip
-        return {row["feature"]: row for row in found}
-
-    got = wait_until(lambda: len(rows()) == 2 and rows(), 60, what="the captured Converse usage to be priced")
+    got = wait_until(lambda: by_feature(stack, tenant, 2), 60, what="the captured Converse usage to be priced")
     # Converse's inputTokens leaves the cache out: canonical input = 300 + 2000
     assert (got["converse"]["input_tokens"], got["converse"]["cache_read_tokens"]) == (2300, 2000)
     assert Decimal(got["converse"]["total_cost"]) == (300 * HAIKU_INPUT + 2000 * HAIKU_CACHE_READ
