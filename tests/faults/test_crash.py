@@ -118,11 +118,14 @@ def test_three_sigkills_mid_stream_lose_nothing_and_count_nothing_twice(
                             "FROM duplicate_events FINAL WHERE tenant_id = {t:String}", t=tenants[0])[0]
     assert conflicts["n"] == 50 and conflicts["fields"] == ["occurred_at"]
 
-    statuses = {}
-    for _, value in stack.read_topic(stack.settings.topic_budget_status):
-        status = json.loads(value)
-        if status["tenant_id"] in tenants:
-            statuses[status["budget_id"]] = status
-    for tenant in tenants:
-        assert Decimal(statuses[f"{tenant}-month"]["spend_usd"]) == expected[tenant]
+    def latest_spend() -> dict[str, Decimal]:  # budget id -> spend of its latest status
+        spend = {}
+        for _, value in stack.read_topic(stack.settings.topic_budget_status):
+            status = json.loads(value)
+            if status["tenant_id"] in tenants:
+                spend[status["budget_id"]] = Decimal(status["spend_usd"])
+        return spend
+
+    wait_until(lambda: latest_spend() == {f"{t}-month": expected[t] for t in tenants}, 60, interval=1,
+               what="every budget's latest status to hold its whole spend")
     stack.assert_no_drift()

@@ -92,11 +92,16 @@ def test_thresholds_fire_once_in_order_through_crash_replay_and_limit_change(sta
     newest = threshold_breaches(stack, tenant)[-1]
     assert (Decimal(newest["threshold_percent"]), Decimal(newest["limit_usd"])) == (50, Decimal("3.00"))
 
-    # the compacted status topic holds the latest state of the budget
-    statuses = [json.loads(v) for k, v in stack.read_topic(stack.settings.topic_budget_status)
-                if k == f"{tenant}-monthly".encode()]
-    assert statuses[-1]["state"] == "warn"
-    assert Decimal(statuses[-1]["spend_usd"]) == 11 * EVENT_COST
+    # the compacted status topic holds the latest state of the budget (published after the
+    # breach, so it may land a moment later)
+    def latest_status() -> dict[str, Any] | None:
+        statuses = [json.loads(v) for k, v in stack.read_topic(stack.settings.topic_budget_status)
+                    if k == f"{tenant}-monthly".encode()]
+        return statuses[-1] if statuses else None
+
+    latest = wait_until(lambda: (s := latest_status()) and s["state"] == "warn" and s, 30,
+                        what="the warn status of the raised limit")
+    assert Decimal(latest["spend_usd"]) == 11 * EVENT_COST
 
 
 def test_a_new_day_starts_from_zero_and_unpriced_usage_warns(stack: Stack) -> None:
