@@ -182,3 +182,8 @@ class Stack:
     def read_topic(self, topic: str) -> list[tuple[bytes | None, bytes]]:
         """Every message currently on ``topic``, from the beginning (tombstones left out)."""
         return [(key, value) for key, value in asyncio.run(read_topic(self.settings, topic)) if value is not None]
+
+    def budget_statuses(self) -> dict[str, dict[str, Any]]:
+        """The latest status of every budget on the compacted status topic, by budget id."""
+        return {key.decode(): json.loads(value) for key, value in self.read_topic(self.settings.topic_budget_status)
+                if key is not None}  # fmt: skip

@@ -119,12 +119,8 @@ def test_three_sigkills_mid_stream_lose_nothing_and_count_nothing_twice(
     assert conflicts["n"] == 50 and conflicts["fields"] == ["occurred_at"]
 
     def latest_spend() -> dict[str, Decimal]:  # budget id -> spend of its latest status
-        spend = {}
-        for _, value in stack.read_topic(stack.settings.topic_budget_status):
-            status = json.loads(value)
-            if status["tenant_id"] in tenants:
-                spend[status["budget_id"]] = Decimal(status["spend_usd"])
-        return spend
+        return {budget: Decimal(status["spend_usd"]) for budget, status in stack.budget_statuses().items()
+                if status["tenant_id"] in tenants}  # fmt: skip
 
     wait_until(lambda: latest_spend() == {f"{t}-month": expected[t] for t in tenants}, 60, interval=1,
                what="every budget's latest status to hold its whole spend")

@@ -94,13 +94,8 @@ def test_thresholds_fire_once_in_order_through_crash_replay_and_limit_change(sta
 
     # the compacted status topic holds the latest state of the budget (published after the
     # breach, so it may land a moment later)
-    def latest_status() -> dict[str, Any] | None:
-        statuses = [json.loads(v) for k, v in stack.read_topic(stack.settings.topic_budget_status)
-                    if k == f"{tenant}-monthly".encode()]
-        return statuses[-1] if statuses else None
-
-    latest = wait_until(lambda: (s := latest_status()) and s["state"] == "warn" and s, 30,
-                        what="the warn status of the raised limit")
+    latest = wait_until(lambda: (s := stack.budget_statuses().get(f"{tenant}-monthly")) and s["state"] == "warn" and s,
+                        30, what="the warn status of the raised limit")  # fmt: skip
     assert Decimal(latest["spend_usd"]) == 11 * EVENT_COST
 
 

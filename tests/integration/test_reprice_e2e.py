@@ -118,9 +118,8 @@ def test_reprice_through_the_worker_corrects_history_and_budgets(stack: Stack) -
             assert total(stack, table, tenant) == (Decimal(4), 4), table
         (status,) = [s for s in stack.http("/v1/budgets/status") if s["budget_id"] == budget]
         assert (Decimal(status["spend_usd"]), status["state"]) == (4, "ok")
-        statuses = [json.loads(v) for k, v in stack.read_topic(stack.settings.topic_budget_status)
-                    if k == budget.encode()]  # fmt: skip
-        assert (Decimal(statuses[-1]["spend_usd"]), statuses[-1]["state"]) == (4, "ok")
+        latest = stack.budget_statuses()[budget]
+        assert (Decimal(latest["spend_usd"]), latest["state"]) == (4, "ok")
         assert len(threshold_breaches(stack, tenant)) == 3
         stack.assert_no_drift()
 
