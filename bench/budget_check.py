@@ -77,8 +77,8 @@ FROM numbers({first:UInt64}, {count:UInt64})
 """
 
 REGISTER = """
-INSERT INTO event_ids (tenant_id, event_id, occurred_at, fingerprint, kafka_partition, kafka_offset, ingested_at)
-SELECT tenant_id, event_id, occurred_at, 0, kafka_partition, kafka_offset, ingested_at FROM usage_events
+INSERT INTO event_ids (tenant_id, event_id, occurred_at, kafka_partition, kafka_offset, ingested_at)
+SELECT tenant_id, event_id, occurred_at, kafka_partition, kafka_offset, ingested_at FROM usage_events
 WHERE tenant_id = {tenant:String} AND kafka_offset >= {first:UInt64} AND kafka_offset < {last:UInt64}
 """
 

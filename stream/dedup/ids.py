@@ -5,20 +5,25 @@ table ordered by exactly that key, so its cost follows the batch, not the events
 Within a batch the earliest message wins. A repeat with other content is recorded in
 ``duplicate_events`` with the names of the fields that differ; it is never merged.
 
+A repeat of a stored event is compared with the stored first delivery, read from
+``usage_events`` by that table's own key (one query for all of a batch's repeats). The
+work is paid per repeat: a first delivery, nearly every event of a steady stream, costs
+one dictionary lookup and nothing else (a content hash of every event, kept for the day
+it is redelivered, cost a third of the hot path's time).
+
 ``event_ids`` is written after ``usage_events``: a worker killed between the two inserts
 finds the ids missing on redelivery and stores the same rows again, which the events
 table's own key collapses; the reverse order could mark an event seen that was never
-stored.
+stored (and leave a repeat nothing to be compared with).
 """
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from stream.dedup.fingerprint import COMPARED_COLUMNS, compared_values, differing_fields, fingerprint_of
+from stream.dedup.content import COMPARED_COLUMNS, compared_values, differing_fields
 from stream.ingest.records import PricedRecord
 from stream.sinks.clickhouse import ClickHouseSink
 from stream.store.client import INLINE_QUERY_SETTINGS, as_utc, inline_table
@@ -28,13 +33,15 @@ from stream.turns import pass_turn
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # keys per lookup query: at most some 26 MB of query text (ids are up to 256 characters)
 LOOKUP_CHUNK = 50_000
-_ID_EVENT_COLUMNS = ("tenant_id", "event_id", "occurred_at", "kafka_partition", "kafka_offset", "ingested_at")
-ID_COLUMNS = (*_ID_EVENT_COLUMNS, "fingerprint")
-_id_fields = fields_of(_ID_EVENT_COLUMNS)
+ID_COLUMNS = ("tenant_id", "event_id", "occurred_at", "kafka_partition", "kafka_offset", "ingested_at")
+_id_fields = fields_of(ID_COLUMNS)
 DUPLICATE_COLUMNS = (
     "tenant_id", "event_id", "differing", "first_occurred_at", "occurred_at", "kafka_partition", "kafka_offset",
     "seen_at",
 )  # fmt: skip
+
+Key = tuple[str, str]
+"""(tenant_id, event_id)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,15 +56,22 @@ class Conflict:
 @dataclass(slots=True)
 class DedupResult:
     new: list[PricedRecord] = field(default_factory=list)
-    new_fingerprints: list[int] = field(default_factory=list)
     repeated: int = 0
     """Redeliveries with the same content (a retried send, a replay after a crash)."""
     conflicts: list[Conflict] = field(default_factory=list)
 
     def drop(self, records: set[int]) -> None:
         """Forget new events (by ``id`` of their record) that were not stored after all."""
-        kept = [(r, p) for r, p in zip(self.new, self.new_fingerprints, strict=True) if id(r) not in records]
-        self.new, self.new_fingerprints = [r for r, _ in kept], [p for _, p in kept]
+        self.new = [r for r in self.new if id(r) not in records]
+
+    def compare(self, first: Sequence[Any], record: PricedRecord, first_at: datetime) -> None:
+        """Count ``record``, a later delivery of the event whose first delivery had the
+        ``first`` compared values, as a repeat or a conflict."""
+        differing = differing_fields(first, compared_values(record))
+        if differing:
+            self.conflicts.append(Conflict(record, differing, first_at))
+        else:
+            self.repeated += 1
 
 
 @dataclass
@@ -69,81 +83,73 @@ class EventIds:
     async def split(self, records: Sequence[PricedRecord]) -> DedupResult:
         result = DedupResult()
         ordered = sorted(records, key=lambda r: (r.source.partition, r.source.offset))
-        first_at: dict[tuple[str, str], int] = {}  # (tenant, id) -> its earliest delivery here
+        first_at: dict[Key, int] = {}  # (tenant, id) -> its earliest delivery here
         for index, record in enumerate(ordered):
             first_at.setdefault((record.event.tenant_id, record.event.event_id), index)
-        # The store answers while the fingerprints are computed (it works off the loop's thread).
-        lookup = asyncio.ensure_future(self._lookup(list(first_at)))
-        try:
-            values: list[tuple[Any, ...]] = []
-            prints: list[int] = []
-            for done, record in enumerate(ordered):
-                await pass_turn(done)
-                compared = compared_values(record)
-                values.append(compared)
-                prints.append(fingerprint_of(compared))
-            stored = await lookup
-        finally:
-            lookup.cancel()  # a no-op once it is done
+        stored = await self._lookup(list(first_at))
+        earlier: list[tuple[PricedRecord, int]] = []  # repeats of stored events, with the first's time
         for index, record in enumerate(ordered):
             await pass_turn(index)
             key = (record.event.tenant_id, record.event.event_id)
             first = first_at[key]
             if first != index:  # a repeat within the batch: compared with the earliest
-                if prints[first] == prints[index] or not (differing := differing_fields(values[first], values[index])):
-                    result.repeated += 1
-                else:
-                    result.conflicts.append(Conflict(record, differing, ordered[first].event.occurred_at))
-                continue
-            found = stored.get(key)
-            if found is None:
+                earliest = ordered[first]
+                result.compare(compared_values(earliest), record, earliest.event.occurred_at)
+            elif (found := stored.get(key)) is None:
                 result.new.append(record)
-                result.new_fingerprints.append(prints[index])
-            elif found[1] == prints[index] or found[1] == 0:  # 0: registered from history, content unknown
-                result.repeated += 1
             else:
-                differing = await self._differing(record, values[index], found[0])
-                if differing:
-                    result.conflicts.append(Conflict(record, differing, found[0]))
-                else:  # the same content in another form (e.g. read back from the store)
-                    result.repeated += 1
+                earlier.append((record, found))
+        if earlier:
+            firsts = await self._stored_values([(r.event.tenant_id, r.event.event_id, at) for r, at in earlier])
+            for record, at in earlier:
+                first_time = _EPOCH + timedelta(milliseconds=at)
+                values = firsts.get((record.event.tenant_id, record.event.event_id))
+                if values is None:  # counted, but its row is gone (deleted, or past a TTL)
+                    result.conflicts.append(Conflict(record, ["unknown"], first_time))
+                else:
+                    result.compare(values, record, first_time)
         self.repeated_total += result.repeated
         self.conflicts_total += len(result.conflicts)
         return result
 
-    async def _lookup(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[datetime, int]]:
-        found: dict[tuple[str, str], tuple[datetime, int]] = {}
+    async def _lookup(self, keys: list[Key]) -> dict[Key, int]:
+        """The stored ids among ``keys``, each with its first delivery's time (Unix ms)."""
+        found: dict[Key, int] = {}
         for start in range(0, len(keys), LOOKUP_CHUNK):
             chunk = keys[start : start + LOOKUP_CHUNK]
             batch = inline_table("tenant_id String, event_id String", chunk)
             rows = await self.sink.store.query_rows(
-                "SELECT tenant_id, event_id, toUnixTimestamp64Milli(min(occurred_at)), any(fingerprint) "
+                "SELECT tenant_id, event_id, toUnixTimestamp64Milli(min(occurred_at)) "
                 f"FROM event_ids WHERE (tenant_id, event_id) IN (SELECT tenant_id, event_id FROM {batch}) "
                 "GROUP BY tenant_id, event_id",
                 settings=INLINE_QUERY_SETTINGS,
             )
-            for tenant, event_id, occurred_ms, print_ in rows:
-                found[(tenant, event_id)] = (_EPOCH + timedelta(milliseconds=int(occurred_ms)), int(print_))
+            for tenant, event_id, occurred_ms in rows:
+                found[(tenant, event_id)] = int(occurred_ms)
         return found
 
-    async def _differing(self, record: PricedRecord, values: tuple[Any, ...], first_at: datetime) -> list[str]:
-        """Compare with the stored first delivery, read by the events table's own key."""
-        rows = await self.sink.store.query_consistent(
-            f"SELECT {', '.join(COMPARED_COLUMNS)} FROM usage_events WHERE tenant_id = {{tenant:String}} "
-            "AND occurred_at = {at:DateTime64(3, 'UTC')} AND event_id = {id:String} LIMIT 1",
-            {"tenant": record.event.tenant_id, "at": first_at, "id": record.event.event_id},
-        )
-        if not rows.result_rows:
-            return ["unknown"]
-        first = [as_utc(v) if isinstance(v, datetime) else v for v in rows.result_rows[0]]
-        return differing_fields(first, values)
+    async def _stored_values(self, keys: list[tuple[str, str, int]]) -> dict[Key, list[Any]]:
+        """The compared values of stored first deliveries, by (tenant_id, event_id, Unix ms
+        of occurred_at): primary-key point lookups in ``usage_events``."""
+        found: dict[Key, list[Any]] = {}
+        for start in range(0, len(keys), LOOKUP_CHUNK):
+            batch = inline_table("tenant_id String, event_id String, at Int64", keys[start : start + LOOKUP_CHUNK])
+            rows = await self.sink.store.query_consistent(
+                f"SELECT tenant_id, event_id, {', '.join(COMPARED_COLUMNS)} FROM usage_events "
+                "WHERE (tenant_id, occurred_at, event_id) IN "
+                f"(SELECT tenant_id, fromUnixTimestamp64Milli(at, 'UTC'), event_id FROM {batch}) "
+                "LIMIT 1 BY tenant_id, event_id",
+                settings=INLINE_QUERY_SETTINGS,
+            )
+            for tenant, event_id, *values in rows.result_rows:
+                found[(tenant, event_id)] = [as_utc(v) if isinstance(v, datetime) else v for v in values]
+        return found
 
     async def register(self, result: DedupResult) -> None:
         """After the new events are stored: their ids, and the conflicting deliveries."""
         if result.new:
-            new, prints = result.new, result.new_fingerprints
-            id_rows = partial(map, lambda record, print_: (*_id_fields(record), print_), new, prints)
-            await self.sink.insert_until_stored("event_ids", id_rows, ID_COLUMNS, len(new), as_json=True)
+            id_rows = partial(map, _id_fields, result.new)
+            await self.sink.insert_until_stored("event_ids", id_rows, ID_COLUMNS, len(result.new), as_json=True)
         if result.conflicts:
             rows = [
                 [c.record.event.tenant_id, c.record.event.event_id, c.differing, c.first_occurred_at,

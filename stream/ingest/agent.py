@@ -38,7 +38,6 @@ from stream.broker.publisher import BatchPublisher, Message
 from stream.broker.reader import end_offsets
 from stream.budgets.running import BudgetTouch
 from stream.dedup import DedupResult, EventIds
-from stream.dedup.fingerprint import fingerprint
 from stream.ingest.decode import SourceMessage, dead_letter
 from stream.ingest.encode import encode_dead_letter, encode_priced_event
 from stream.ingest.intake import IntakeTimes, batches
@@ -211,7 +210,7 @@ async def store_and_apply(
     """Steps 2 to 5 of a batch (see the module text), with the state lock held.
 
     What does not depend on each other overlaps: the store (on its own thread, off the
-    GIL) works while the event loop computes fingerprints and encodes the messages, and
+    GIL) works while the event loop encodes the messages, and
     registering ids, updating the state and publishing go on together once the events
     are stored. Everything is done when this returns."""
     dedup = await ids.split(priced)
@@ -254,7 +253,7 @@ async def recover_partition(
     tail = await state.recover(partition, end_offset)
     if not tail:
         return [], []
-    await ids.register(DedupResult(new=list(tail), new_fingerprints=[fingerprint(r) for r in tail]))
+    await ids.register(DedupResult(new=list(tail)))
     touches = await state.apply(tail)
     # The state now holds the tail: a checkpoint must say so, or the next owner would
     # replay these events on top of it.

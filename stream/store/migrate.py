@@ -42,11 +42,11 @@ _RECORD_ON_CLUSTER = (
 # Data a migration's new tables need from the existing ones, run once right after its DDL
 # (on a cluster through the Distributed tables, like any insert). Migration 5 registers the
 # ids of events stored before deduplication by (tenant_id, event_id) existed, so a late
-# retry of one of them is recognised; their content fingerprint is unknown (0).
+# retry of one of them is recognised.
 DATA_STEPS: dict[int, str] = {
     5: (
-        "INSERT INTO event_ids (tenant_id, event_id, occurred_at, fingerprint, kafka_partition, kafka_offset, "
-        "ingested_at) SELECT tenant_id, event_id, min(occurred_at), 0, any(kafka_partition), any(kafka_offset), "
+        "INSERT INTO event_ids (tenant_id, event_id, occurred_at, kafka_partition, kafka_offset, ingested_at) "
+        "SELECT tenant_id, event_id, min(occurred_at), any(kafka_partition), any(kafka_offset), "
         "min(ingested_at) FROM usage_events GROUP BY tenant_id, event_id"
     ),
 }
