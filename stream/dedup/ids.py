@@ -28,7 +28,7 @@ from stream.ingest.records import PricedRecord
 from stream.sinks.clickhouse import ClickHouseSink
 from stream.store.client import INLINE_QUERY_SETTINGS, as_utc, inline_table
 from stream.store.rows import fields_of
-from stream.turns import pass_turn
+from stream.turns import in_turns
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # keys per lookup query: at most some 26 MB of query text (ids are up to 256 characters)
@@ -88,17 +88,17 @@ class EventIds:
             first_at.setdefault((record.event.tenant_id, record.event.event_id), index)
         stored = await self._lookup(list(first_at))
         earlier: list[tuple[PricedRecord, int]] = []  # repeats of stored events, with the first's time
-        for index, record in enumerate(ordered):
-            await pass_turn(index)
-            key = (record.event.tenant_id, record.event.event_id)
-            first = first_at[key]
-            if first != index:  # a repeat within the batch: compared with the earliest
-                earliest = ordered[first]
-                result.compare(compared_values(earliest), record, earliest.event.occurred_at)
-            elif (found := stored.get(key)) is None:
-                result.new.append(record)
-            else:
-                earlier.append((record, found))
+        async for start, run in in_turns(ordered):
+            for index, record in enumerate(run, start):
+                key = (record.event.tenant_id, record.event.event_id)
+                first = first_at[key]
+                if first != index:  # a repeat within the batch: compared with the earliest
+                    earliest = ordered[first]
+                    result.compare(compared_values(earliest), record, earliest.event.occurred_at)
+                elif (found := stored.get(key)) is None:
+                    result.new.append(record)
+                else:
+                    earlier.append((record, found))
         if earlier:
             firsts = await self._stored_values([(r.event.tenant_id, r.event.event_id, at) for r, at in earlier])
             for record, at in earlier:

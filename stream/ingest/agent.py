@@ -47,7 +47,7 @@ from stream.pricing import PriceBook
 from stream.retry import retry_until_done
 from stream.sinks.clickhouse import ClickHouseSink, Refused
 from stream.state.held import StreamState
-from stream.turns import pass_turn
+from stream.turns import in_turns
 
 if TYPE_CHECKING:
     from stream.worker.app import Worker
@@ -178,9 +178,8 @@ class Outbox:
 
     async def encode(self, records: Sequence[PricedRecord], dead: Sequence[DeadLetter]) -> Outgoing:
         priced: list[Message] = []
-        for done, record in enumerate(records):
-            await pass_turn(done)
-            priced.append((record.event.tenant_id.encode(), encode_priced_event(record.event)))
+        async for _, run in in_turns(records):
+            priced += [(record.event.tenant_id.encode(), encode_priced_event(record.event)) for record in run]
         return Outgoing(records, priced, [letter_message(letter) for letter in dead])
 
     async def send(self, outgoing: Outgoing) -> None:

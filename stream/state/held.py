@@ -34,9 +34,9 @@ from stream.retry import retry_until_done
 from stream.sinks.clickhouse import ClickHouseSink
 from stream.state.checkpoint import layout_of, load_checkpoint, save_checkpoints, stored_after
 from stream.state.partition import PartitionState
-from stream.turns import pass_turn
+from stream.turns import in_turns
 from stream.windows.keys import window_end, window_start
-from stream.windows.state import Window, WindowKey, add_event, aggregates
+from stream.windows.state import Group, Window, WindowKey, aggregates, group_for
 from stream.windows.store import load_windows, store_aggregates
 
 log = logging.getLogger(__name__)
@@ -144,32 +144,41 @@ class StreamState:
         budgets_of: dict[str, list[Budget]] = {}
         span = timedelta(seconds=size)
         start = end = horizon  # the window of the last event: in time order, most events share it
-        for done, record in enumerate(sorted(records, key=lambda r: (r.event.occurred_at, r.event.event_id))):
-            await pass_turn(done)
-            event, partition = record.event, record.source.partition
-            state = self.partitions.get(partition)
-            if state is None:
-                state = self.partitions[partition] = PartitionState(partition)
-            state.changed = True
-            occurred = event.occurred_at
-            if occurred <= horizon and (state.max_event_time is None or occurred > state.max_event_time):
-                state.max_event_time = occurred
-            if not start <= occurred < end:
-                start = window_start(occurred, size)
-                end = start + span
-            key = (event.tenant_id, start)
-            window = state.windows.get(key)
-            if window is None:  # computed from the store below, this batch included
-                missing_windows[partition].add(key)
-            else:
-                add_event(window, event, dims, max_groups)
-                state.dirty.add(key)
-            budgets = budgets_of.get(event.tenant_id)
-            if budgets is None:
-                budgets = budgets_of[event.tenant_id] = self.registry.for_tenant(event.tenant_id)
-            for budget in budgets:
-                if in_scope(budget, event):
-                    self._add_spend(state, budget, event, bounds, touched, missing_spend)
+        ordered = sorted(records, key=lambda r: (r.event.occurred_at, r.event.event_id))
+        async for _, run in in_turns(ordered):
+            runs: dict[int, tuple[Group, list[PricedUsageEvent]]] = {}  # id of a group -> it, its events here
+            for record in run:
+                event, partition = record.event, record.source.partition
+                state = self.partitions.get(partition)
+                if state is None:
+                    state = self.partitions[partition] = PartitionState(partition)
+                state.changed = True
+                occurred = event.occurred_at
+                if occurred <= horizon and (state.max_event_time is None or occurred > state.max_event_time):
+                    state.max_event_time = occurred
+                if not start <= occurred < end:
+                    start = window_start(occurred, size)
+                    end = start + span
+                key = (event.tenant_id, start)
+                window = state.windows.get(key)
+                if window is None:  # computed from the store below, this batch included
+                    missing_windows[partition].add(key)
+                else:
+                    group = group_for(window, event, dims, max_groups)
+                    window.version += 1
+                    state.dirty.add(key)
+                    if (added := runs.get(id(group))) is None:
+                        runs[id(group)] = (group, [event])
+                    else:
+                        added[1].append(event)
+                budgets = budgets_of.get(event.tenant_id)
+                if budgets is None:
+                    budgets = budgets_of[event.tenant_id] = self.registry.for_tenant(event.tenant_id)
+                for budget in budgets:
+                    if in_scope(budget, event):
+                        self._add_spend(state, budget, event, bounds, touched, missing_spend)
+            for group, events in runs.values():  # before the next turn: a run is applied whole
+                group.add(events)
         for partition, window_keys in missing_windows.items():
             await self._load_windows(self.partitions[partition], window_keys)
         for (partition, spend_at), touch in missing_spend.items():

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 from schemas import PricedUsageEvent
@@ -25,7 +26,8 @@ from stream.windows.keys import group_key, window_end, window_id
 
 OTHER = "other"
 WindowKey = tuple[str, datetime]
-_VALUES = tuple(measure.of_event for measure in MEASURES)
+_OF_EVENTS = tuple(measure.of_events for measure in MEASURES)
+_occurred_at = attrgetter("occurred_at")
 _MONEY_INDEX = frozenset(i for i, name in enumerate(MEASURE_NAMES) if name in MONEY_MEASURES)
 
 
@@ -47,15 +49,12 @@ class Group:
     first_event_at: datetime
     last_event_at: datetime
 
-    def add(self, event: PricedUsageEvent) -> None:
-        sums = self.sums
-        for index, value in enumerate(_VALUES):
-            sums[index] += value(event)
-        occurred = event.occurred_at
-        if occurred < self.first_event_at:
-            self.first_event_at = occurred
-        if occurred > self.last_event_at:
-            self.last_event_at = occurred
+    def add(self, events: Sequence[PricedUsageEvent]) -> None:
+        """Add a run of events (each measure summed over the run at once)."""
+        self.sums = [total + of_events(events) for total, of_events in zip(self.sums, _OF_EVENTS, strict=True)]
+        times = list(map(_occurred_at, events))
+        self.first_event_at = min(self.first_event_at, min(times))
+        self.last_event_at = max(self.last_event_at, max(times))
 
     def merge(self, other: "Group") -> None:
         self.sums = [a + b for a, b in zip(self.sums, other.sums, strict=True)]
@@ -95,7 +94,10 @@ def other_key(provider: str, model: str, dimensions: Iterable[str]) -> tuple[str
     return cached_group_key(provider, model, tuple(sorted(dims.items()))), dims
 
 
-def add_event(window: Window, event: PricedUsageEvent, dimensions: Sequence[str], max_groups: int) -> None:
+def group_for(window: Window, event: PricedUsageEvent, dimensions: Sequence[str], max_groups: int) -> Group:
+    """The group of ``window`` that ``event`` counts in, created if the window has room
+    for it, else the ``other`` group of its provider and model. The caller adds the event
+    (:meth:`Group.add`) and counts it in ``window.version``."""
     provider, model, dims = event_group(event, dimensions)
     key = cached_group_key(provider, model, tuple(sorted(dims.items())))
     group = window.groups.get(key)
@@ -106,8 +108,7 @@ def add_event(window: Window, event: PricedUsageEvent, dimensions: Sequence[str]
         if group is None:
             group = Group(provider, model, dims, zero_sums(), event.occurred_at, event.occurred_at)
             window.groups[key] = group
-    group.add(event)
-    window.version += 1
+    return group
 
 
 def fold_groups(groups: Mapping[str, Group], max_groups: int, dimensions: Sequence[str]) -> dict[str, Group]:
