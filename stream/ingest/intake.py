@@ -36,64 +36,61 @@ class _Ended(Exception):
     """The stream ended (the worker is stopping)."""
 
 
-async def _next(
-    queue: "asyncio.Queue[tuple[float, Any]]", reading: "asyncio.Task[None]", timeout: float | None
-) -> tuple[float, Any] | None:
-    """The next queued message; None when ``timeout`` passes first. Raises what stopped the
-    reading task, if it stopped."""
-    getting = asyncio.ensure_future(queue.get())
-    try:
-        await asyncio.wait({getting, reading}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        if not getting.done():
-            getting.cancel()
-    if getting.done() and not getting.cancelled():
-        return getting.result()
+async def _wait(wake: asyncio.Event, reading: "asyncio.Task[None]", timeout: float | None) -> None:
+    """Until ``wake`` is set, the reading task stops, or ``timeout`` passes."""
     if reading.done():
-        reading.result()  # raises what stopped it
-        raise _Ended
-    return None
+        return
+    waking = asyncio.ensure_future(wake.wait())
+    try:
+        await asyncio.wait({waking, reading}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waking.cancel()
 
 
 async def batches(
     stream: faust.StreamT[Any], max_messages: int, within: float, times: IntakeTimes | None = None
 ) -> AsyncIterator[list[Any]]:
-    """Lists of Faust events from ``stream`` (a manual-ack stream), read ahead by a task."""
+    """Lists of Faust events from ``stream`` (a manual-ack stream), read ahead by a task.
+
+    A batch being gathered sleeps until it can be full, its time is up, or the stream
+    ends: the reading task wakes it once, when the queue holds what it lacks, not for
+    every message (under steady load that wake-up cost more than some messages' work)."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[tuple[float, Any]] = asyncio.Queue(maxsize=max_messages)
     times = times if times is not None else IntakeTimes()
+    wake = asyncio.Event()
+    wanted = 1  # messages the batch being gathered lacks
 
     async def read() -> None:
         async for event in stream.events():
             if times.first_read_at is None:
                 times.first_read_at = time.time()
             await queue.put((loop.time(), event))
+            if queue.qsize() >= wanted:
+                wake.set()
 
     reading = asyncio.create_task(read(), name="costream.intake")
     try:
         while True:
-            try:
-                first = await _next(queue, reading, None)
-            except _Ended:
-                return
-            assert first is not None  # no timeout: only the stream ending stops the wait
-            arrived, event = first
+            wanted = 1
+            while queue.empty():
+                wake.clear()
+                await _wait(wake, reading, None)
+                if queue.empty() and reading.done():
+                    reading.result()  # raises what stopped it
+                    return
+            arrived, event = queue.get_nowait()
             batch = [event]
             deadline = arrived + within
             while len(batch) < max_messages:
-                if not queue.empty():
+                while not queue.empty() and len(batch) < max_messages:
                     batch.append(queue.get_nowait()[1])
-                    continue
                 remaining = deadline - loop.time()
-                if remaining <= 0:
+                if len(batch) >= max_messages or remaining <= 0 or reading.done():
                     break
-                try:
-                    item = await _next(queue, reading, remaining)
-                except _Ended:
-                    break
-                if item is None:
-                    break
-                batch.append(item[1])
+                wanted = max_messages - len(batch)
+                wake.clear()
+                await _wait(wake, reading, remaining)
             yield batch
     finally:
         reading.cancel()
