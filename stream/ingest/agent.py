@@ -147,6 +147,13 @@ class Outgoing:
     priced: list[Message]
     letters: list[Message]
 
+    def only(self, records: Sequence[PricedRecord]) -> "Outgoing":
+        """Only the priced events of ``records`` (the batch's first deliveries), same letters."""
+        if len(records) == len(self.records):
+            return self
+        kept = {id(record) for record in records}
+        return self.without({id(r) for r in self.records if id(r) not in kept}, ())
+
     def without(self, refused: set[int], letters: Sequence[DeadLetter]) -> "Outgoing":
         """Less the events the store refused (by ``id`` of their record), which become
         the dead ``letters``."""
@@ -208,14 +215,20 @@ async def store_and_apply(
 ) -> StoredBatch:  # fmt: skip
     """Steps 2 to 5 of a batch (see the module text), with the state lock held.
 
-    What does not depend on each other overlaps: the store (on its own thread, off the
-    GIL) works while the event loop encodes the messages, and
-    registering ids, updating the state and publishing go on together once the events
-    are stored. Everything is done when this returns."""
-    dedup = await ids.split(priced)
+    What does not depend on each other overlaps: the store looks the ids up (on its own
+    thread, off the GIL) while the event loop encodes the messages (repeats are rare: they
+    are encoded and dropped), and registering ids, updating the state and publishing go on
+    together once the events are stored. Everything is done when this returns."""
+    splitting = asyncio.ensure_future(ids.split(priced))
+    try:
+        await asyncio.sleep(0)  # the split sends its lookup to the store before encoding starts
+        encoded = await outbox.encode(priced, dead) if outbox is not None else None
+        dedup = await splitting
+    finally:
+        splitting.cancel()  # a no-op once it is done
     async with asyncio.TaskGroup() as group:
         storing = group.create_task(sink.store_batch(dedup.new, list(dead)))
-        outgoing = await outbox.encode(dedup.new, dead) if outbox is not None else None
+        outgoing = encoded.only(dedup.new) if encoded is not None else None
         refused = await storing
         letters = refused_letters(refused, datetime.now(UTC))
         if refused:
