@@ -25,6 +25,7 @@ from typing import Any
 
 from stream.dedup.content import COMPARED_COLUMNS, compared_values, differing_fields
 from stream.ingest.records import PricedRecord
+from stream.retry import retry_until_done
 from stream.sinks.clickhouse import ClickHouseSink
 from stream.store.client import INLINE_QUERY_SETTINGS, as_utc, inline_table
 from stream.store.rows import fields_of
@@ -86,7 +87,8 @@ class EventIds:
         first_at: dict[Key, int] = {}  # (tenant, id) -> its earliest delivery here
         for index, record in enumerate(ordered):
             first_at.setdefault((record.event.tenant_id, record.event.event_id), index)
-        stored = await self._lookup(list(first_at))
+        stored = await retry_until_done(partial(self._lookup, list(first_at)), "looking the batch's ids up",
+                                        self.sink.max_backoff)  # fmt: skip
         earlier: list[tuple[PricedRecord, int]] = []  # repeats of stored events, with the first's time
         async for start, run in in_turns(ordered):
             for index, record in enumerate(run, start):
@@ -100,7 +102,9 @@ class EventIds:
                 else:
                     earlier.append((record, found))
         if earlier:
-            firsts = await self._stored_values([(r.event.tenant_id, r.event.event_id, at) for r, at in earlier])
+            keys = [(r.event.tenant_id, r.event.event_id, at) for r, at in earlier]
+            firsts = await retry_until_done(partial(self._stored_values, keys), "reading the repeats' first deliveries",
+                                            self.sink.max_backoff)  # fmt: skip
             for record, at in earlier:
                 first_time = _EPOCH + timedelta(milliseconds=at)
                 values = firsts.get((record.event.tenant_id, record.event.event_id))

@@ -282,3 +282,32 @@ async def test_the_same_event_id_of_another_tenant_is_another_event(h: Harness) 
     await h.ingest([priced_event(rng, "shared-id", "acme", T0, "chat")])
     other = await h.ingest([priced_event(rng, "shared-id", "globex", T0, "chat")])
     assert len(other.new) == 1 and not other.repeated and not other.conflicts
+
+
+async def test_a_store_failing_the_lookups_is_retried_and_loses_nothing(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = random.Random(13)
+    events = [priced_event(rng, f"l{n}", "acme", T0 + timedelta(seconds=n), "chat") for n in range(5)]
+    await h.ingest(events[:2])
+    failed: list[str] = []
+
+    def failing_once(method: str) -> object:
+        real = getattr(h.store, method)
+
+        async def call(*args: object, **kwargs: object) -> object:
+            if method not in failed:  # the store is down for the first call of each kind
+                failed.append(method)
+                raise ConnectionError(f"{method}: the store is down")
+            return await real(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(h.store, "query_rows", failing_once("query_rows"))  # the id lookup
+    monkeypatch.setattr(h.store, "query_consistent", failing_once("query_consistent"))  # first deliveries
+    restamped = events[0].model_copy(update={"occurred_at": T0 + timedelta(minutes=5)})
+    result = await h.ingest([events[1], restamped, *events[2:]])
+    assert failed == ["query_rows", "query_consistent"]
+    assert [r.event.event_id for r in result.new] == ["l2", "l3", "l4"]
+    assert result.repeated == 1 and [c.differing for c in result.conflicts] == [["occurred_at"]]
+    assert h.totals("usage_events", "acme")[1] == 5
