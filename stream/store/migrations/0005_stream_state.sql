@@ -1,8 +1,9 @@
 -- The deduplication key: one row per (tenant_id, event_id), the first delivery's. The
 -- worker looks a batch's ids up here by primary key (cost per batch, not per stored
--- event); usage_events keeps its time-ordered key for reports. `fingerprint` hashes the
--- content that makes the event (time, provider, model, tokens, reported cost, attributes),
--- so a later delivery with other content is told apart from a plain redelivery.
+-- event); usage_events keeps its time-ordered key for reports. `fingerprint` is no longer
+-- written (0): a later delivery is compared with its first delivery in usage_events. It
+-- stays so that workers of an earlier version, which read 0 as "content unknown", run
+-- beside upgraded ones.
 CREATE TABLE IF NOT EXISTS event_ids
 (
     tenant_id       LowCardinality(String),
