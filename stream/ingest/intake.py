@@ -32,10 +32,6 @@ class IntakeTimes:
     figures timed like a bare consumer's: from the first message to the last event."""
 
 
-class _Ended(Exception):
-    """The stream ended (the worker is stopping)."""
-
-
 async def _wait(wake: asyncio.Event, reading: "asyncio.Task[None]", timeout: float | None) -> None:
     """Until ``wake`` is set, the reading task stops, or ``timeout`` passes."""
     if reading.done():

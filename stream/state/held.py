@@ -146,7 +146,7 @@ class StreamState:
         start = end = horizon  # the window of the last event: in time order, most events share it
         ordered = sorted(records, key=lambda r: (r.event.occurred_at, r.event.event_id))
         async for _, run in in_turns(ordered):
-            runs: dict[int, tuple[Group, list[PricedUsageEvent]]] = {}  # id of a group -> it, its events here
+            by_group: dict[int, tuple[Group, list[PricedUsageEvent]]] = {}  # id of a group -> it, its events here
             for record in run:
                 event, partition = record.event, record.source.partition
                 state = self.partitions.get(partition)
@@ -167,8 +167,8 @@ class StreamState:
                     group = group_for(window, event, dims, max_groups)
                     window.version += 1
                     state.dirty.add(key)
-                    if (added := runs.get(id(group))) is None:
-                        runs[id(group)] = (group, [event])
+                    if (added := by_group.get(id(group))) is None:
+                        by_group[id(group)] = (group, [event])
                     else:
                         added[1].append(event)
                 budgets = budgets_of.get(event.tenant_id)
@@ -177,7 +177,7 @@ class StreamState:
                 for budget in budgets:
                     if in_scope(budget, event):
                         self._add_spend(state, budget, event, bounds, touched, missing_spend)
-            for group, events in runs.values():  # before the next turn: a run is applied whole
+            for group, events in by_group.values():  # before the next turn: a run is applied whole
                 group.add(events)
         for partition, window_keys in missing_windows.items():
             await self._load_windows(self.partitions[partition], window_keys)

@@ -88,7 +88,7 @@ def _alters(statements: tuple[str, ...]) -> list[str]:
 def test_every_create_becomes_a_replicated_local_table_and_a_distributed_table(migration: Any) -> None:
     generated = cluster_statements(migration.statements, CLUSTER, DATABASE)
     expected_count = 2 * len(_creates(migration.statements)) + sum(
-        1 + bool(re.search(r"\b(?:ADD|DROP|MODIFY|RENAME|COMMENT) COLUMN\b", s)) for s in _alters(migration.statements)
+        1 + bool(re.search(r"\bADD COLUMN\b", s)) for s in _alters(migration.statements)
     )
     assert len(generated) == expected_count
     for statement in _creates(migration.statements):
@@ -134,7 +134,7 @@ def test_every_alter_goes_to_the_local_tables_and_columns_also_to_the_distribute
         local = next(s for s in generated if s.startswith(f"ALTER TABLE costream.{name}_local ON CLUSTER costream\n"))
         assert [line.strip().rstrip(",") for line in local.splitlines()[1:]] == clauses
         distributed = [s for s in generated if s.startswith(f"ALTER TABLE costream.{name} ON CLUSTER costream\n")]
-        column_clauses = [c for c in clauses if re.match(r"^(?:ADD|DROP|MODIFY|RENAME|COMMENT) COLUMN\b", c)]
+        column_clauses = [c for c in clauses if re.match(r"^ADD COLUMN\b", c)]
         if column_clauses:
             assert [line.strip().rstrip(",") for line in distributed[0].splitlines()[1:]] == column_clauses
         else:
