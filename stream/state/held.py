@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import partial
-from typing import Any
 
 from schemas import PricedUsageEvent
 from schemas.budgets import Budget
@@ -77,9 +76,6 @@ class StreamState:
     emitted: int = 0
     checkpoints: int = 0
     recovered_events: int = 0
-    unacknowledged: set["asyncio.Future[Any]"] = field(default_factory=set)
-    """What applied batches still wait for: their ids in ``event_ids``, their priced events
-    on Kafka. No checkpoint is written before they are done."""
 
     @property
     def layout(self) -> str:
@@ -289,21 +285,9 @@ class StreamState:
                 del state.spend[key]
                 state.changed = True
 
-    def acknowledging(self, done: "asyncio.Future[Any]") -> None:
-        """Hold checkpoints until ``done``, an applied batch's registration or publication."""
-        self.unacknowledged.add(done)
-        done.add_done_callback(self.unacknowledged.discard)
-
     async def checkpoint(self, monotonic_now: float, force: bool = False) -> int:
-        """With the lock held. A worker killed after a checkpoint replays only the events
-        stored after it: the batches it covers must be registered and published first."""
         if not force and monotonic_now - self.last_checkpoint < self.checkpoint_interval:
             return 0
-        if self.unacknowledged:
-            pending = list(self.unacknowledged)
-            await asyncio.wait(pending)
-            if any(task.cancelled() or task.exception() is not None for task in pending):
-                raise RuntimeError("an applied batch was not registered or published: no checkpoint covers it")
         self.last_checkpoint = monotonic_now
         self.prune()
         changed = [state for state in self.partitions.values() if state.changed]
