@@ -1,8 +1,7 @@
 """The ingest agent: the I/O shell around :func:`process_messages` and the worker state.
 
-Messages are taken from the raw topic in batches (:mod:`stream.ingest.intake`). Each batch is priced
-in slices that yield to the event loop between them (a big batch never holds the loop
-past Faust's heartbeat budget), then, under the state lock:
+Messages are taken from the raw topic in batches (:mod:`stream.ingest.intake`), priced
+while the batch gathers, then, under the state lock:
 
 1. partitions this worker has not held yet are recovered (checkpoint + stored tail);
 2. the events are split into first deliveries and repeats by (tenant_id, event_id);
@@ -43,7 +42,6 @@ from stream.ingest.encode import encode_dead_letter, encode_priced_event
 from stream.ingest.intake import IntakeTimes, batches
 from stream.ingest.pipeline import IngestResult, process_messages
 from stream.ingest.records import PricedRecord
-from stream.pricing import PriceBook
 from stream.retry import retry_until_done
 from stream.sinks.clickhouse import ClickHouseSink, Refused
 from stream.state.held import StreamState
@@ -57,9 +55,9 @@ log = logging.getLogger(__name__)
 SLICE_BYTES = 256 * 1024
 """Raw bytes priced between two yields to the event loop: a few tens of milliseconds."""
 
-PART_BYTES = 16 * 1024 * 1024
-"""Raw bytes of a batch handled at once (stored, applied, published): some 100,000
-events, a few hundred MB of what they become."""
+BATCH_BYTES = 16 * 1024 * 1024
+"""Raw bytes of a batch (stored, applied, published at once), and of what is read and
+priced ahead of it: some 60,000 events in envelopes, a few hundred MB of what they become."""
 
 
 @dataclass(slots=True)
@@ -109,26 +107,21 @@ def source_message(event: Any) -> SourceMessage:
     return SourceMessage(value, message.key, message.topic, message.partition, message.offset)
 
 
-def slices(messages: Sequence[SourceMessage], limit: int = SLICE_BYTES) -> list[list[SourceMessage]]:
-    out: list[list[SourceMessage]] = [[]]
-    size = 0
-    for message in messages:
-        if out[-1] and size + len(message.value) > limit:
-            out.append([])
-            size = 0
-        out[-1].append(message)
-        size += len(message.value)
-    return out
+@dataclass(frozen=True, slots=True)
+class ReadMessage:
+    """A raw message as the intake hands it over: priced, with its Faust event to ack."""
+
+    event: Any
+    message: SourceMessage
+    result: IngestResult
 
 
-async def price_in_slices(messages: Sequence[SourceMessage], book: PriceBook, now: datetime) -> IngestResult:
-    result = IngestResult()
-    for part in slices(messages):
-        sliced = process_messages(part, book, now)
-        result.priced += sliced.priced
-        result.dead += sliced.dead
-        await asyncio.sleep(0)  # let heartbeats, commits and the HTTP API run
-    return result
+def message_size(event: Any) -> int:
+    return len(event.message.value or b"")
+
+
+def priced_batch(read: Sequence[ReadMessage]) -> IngestResult:
+    return IngestResult([r for m in read for r in m.result.priced], [d for m in read for d in m.result.dead])
 
 
 def last_offsets(messages: Sequence[SourceMessage]) -> dict[int, int]:
@@ -311,22 +304,25 @@ def register_ingest_agent(worker: "Worker") -> None:
         await retry_until_done(partial(budgets.check, touches, state.spend_of), "budget check",
                                settings.insert_retry_max_backoff)  # fmt: skip
 
+    def price(event: Any) -> ReadMessage:
+        message = source_message(event)
+        # worker.book is read for every message: a reload swaps it
+        return ReadMessage(event, message, process_messages([message], worker.book, datetime.now(UTC)))
+
     @app.agent(topics["raw"], name="costream.ingest")
     async def ingest(stream: faust.StreamT[bytes]) -> None:
         manual = stream.noack()  # type: ignore[attr-defined]
-        async for events in batches(manual, settings.insert_batch_size, settings.insert_batch_wait, counters.intake):
-            # A batch is a number of messages; its parts are bounded in bytes, so what a
-            # part builds (priced events, rows, messages) stays bounded whatever the
-            # messages hold. The batch is acked when its last part is done.
-            for messages in slices([source_message(event) for event in events], PART_BYTES):
-                now = datetime.now(UTC)
-                result = await price_in_slices(messages, worker.book, now)  # reloads swap worker.book
-                offsets = last_offsets(messages)
-                async with state.lock:
-                    with stalls.watching(worker.stalls, tuple(sorted(offsets))):
-                        await take_over(worker, sorted(offsets))
-                        stored = await store_and_apply(sink, ids, state, result.priced, result.dead, offsets,
-                                                       outbox, check_budgets)  # fmt: skip
-                counters.add(len(messages), stored.dedup.new, stored.dedup, len(result.dead) + len(stored.refused))
-            for event in events:  # stored and published: their offsets may be committed
-                await manual.ack(event)
+        # A batch is bounded in messages and in bytes, so what it builds (priced events,
+        # rows, messages) stays bounded whatever the messages hold.
+        async for read in batches(manual, settings.insert_batch_size, settings.insert_batch_wait, price, message_size,
+                                  BATCH_BYTES, SLICE_BYTES, counters.intake):  # fmt: skip
+            result = priced_batch(read)
+            offsets = last_offsets([m.message for m in read])
+            async with state.lock:
+                with stalls.watching(worker.stalls, tuple(sorted(offsets))):
+                    await take_over(worker, sorted(offsets))
+                    stored = await store_and_apply(sink, ids, state, result.priced, result.dead, offsets, outbox,
+                                                   check_budgets)  # fmt: skip
+            counters.add(len(read), stored.dedup.new, stored.dedup, len(result.dead) + len(stored.refused))
+            for message in read:  # stored and published: their offsets may be committed
+                await manual.ack(message.event)
