@@ -56,8 +56,8 @@ SLICE_BYTES = 256 * 1024
 """Raw bytes priced between two yields to the event loop: a few tens of milliseconds."""
 
 BATCH_BYTES = 16 * 1024 * 1024
-"""Raw bytes of a batch (stored, applied, published at once), and of what is read and
-priced ahead of it: some 60,000 events in envelopes, a few hundred MB of what they become."""
+"""Raw bytes of a batch (priced, stored, applied, published at once), and of what is read
+ahead of it: some 60,000 events in envelopes, a few hundred MB of what they become."""
 
 
 @dataclass(slots=True)
