@@ -13,6 +13,7 @@ are not added again.
 """
 
 import asyncio
+import copy
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -179,8 +180,8 @@ class StreamState:
                         self._add_spend(state, budget, event, bounds, touched, missing_spend)
             for group, events in by_group.values():  # before the next turn: a run is applied whole
                 group.add(events)
-        for partition, window_keys in missing_windows.items():
-            await self._load_windows(self.partitions[partition], window_keys)
+        if missing_windows:
+            await self._load_windows(missing_windows)
         for (partition, spend_at), touch in missing_spend.items():
             await self._seed_spend(self.partitions[partition], spend_at, touch)
         return sorted(touched.values(), key=lambda t: (t.period_start, t.budget.id))
@@ -206,15 +207,25 @@ class StreamState:
         else:
             entry.add(event)
 
-    async def _load_windows(self, state: PartitionState, keys: set[WindowKey]) -> None:
+    async def _load_windows(self, missing: dict[int, set[WindowKey]]) -> None:
+        """The windows each partition lacks, in one load for all of them: a window's
+        content is the same whichever partition asks (at a window boundary every
+        partition lacks its tenants' new windows at once)."""
         s = self.settings
+        keys = sorted(set().union(*missing.values()))
         loaded = await retry_until_done(
-            partial(load_windows, self.sink, sorted(keys), s.size_seconds, s.dimensions, s.max_groups),
+            partial(load_windows, self.sink, keys, s.size_seconds, s.dimensions, s.max_groups),
             "loading windows from the store", self.sink.max_backoff,
         )
-        state.windows.update(loaded)
-        state.dirty.update(loaded)
-        self.windows_loaded += len(loaded)
+        taken: set[WindowKey] = set()
+        for partition, window_keys in missing.items():
+            state = self.partitions[partition]
+            for key in window_keys:
+                # a tenant whose events come on two partitions: each holds a window of its own
+                state.windows[key] = copy.deepcopy(loaded[key]) if key in taken else loaded[key]
+                taken.add(key)
+            state.dirty.update(window_keys)
+            self.windows_loaded += len(window_keys)
 
     async def _seed_spend(self, state: PartitionState, key: SpendKey, touch: BudgetTouch) -> None:
         stored = await retry_until_done(

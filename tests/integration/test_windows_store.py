@@ -24,6 +24,7 @@ from stream.sinks.clickhouse import ClickHouseSink
 from stream.state.held import StreamState, WindowSettings
 from stream.store.client import ClickHouseStore
 from stream.store.migrate import migrate
+from stream.store.rows import MEASURE_NAMES
 
 T0 = datetime(2026, 5, 4, 9, 58, tzinfo=UTC)
 
@@ -311,3 +312,42 @@ async def test_a_store_failing_the_lookups_is_retried_and_loses_nothing(
     assert [r.event.event_id for r in result.new] == ["l2", "l3", "l4"]
     assert result.repeated == 1 and [c.differing for c in result.conflicts] == [["occurred_at"]]
     assert h.totals("usage_events", "acme")[1] == 5
+
+
+async def test_windows_missing_on_several_partitions_are_loaded_at_once_each_partition_its_own(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new owner's first batch, on two partitions: the windows neither holds are read
+    from the store in one load, each holding what was stored before plus this batch, and
+    a tenant whose events came on both partitions gets a window object per partition."""
+    rng = random.Random(14)
+    before = [priced_event(rng, f"b{n}", "acme", T0 + timedelta(seconds=n), "chat") for n in range(4)]
+    await h.ingest(before)
+    h.state = h.new_state()  # another worker takes over: it holds no window yet
+    loads: list[str] = []
+    real = h.store.query_consistent
+
+    async def counting(sql: str, *args: object, **kwargs: object) -> object:
+        if "FROM usage_windows FINAL" in sql:
+            loads.append(sql)
+        return await real(sql, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(h.store, "query_consistent", counting)
+    batch = [
+        (0, priced_event(rng, "a1", "acme", T0 + timedelta(seconds=10), "chat")),
+        (1, priced_event(rng, "g1", "globex", T0 + timedelta(seconds=11), "chat")),
+        (1, priced_event(rng, "g2", "globex", T0 + timedelta(seconds=12), "search")),
+        (0, priced_event(rng, "g3", "globex", T0 + timedelta(seconds=13), "chat")),
+    ]
+    records = [PricedRecord(e, SourceMessage(b"", None, "raw", p, 100 + n)) for n, (p, e) in enumerate(batch)]
+    await store_and_apply(h.sink, h.ids, h.state, records, [], {0: 103, 1: 102})
+    assert len(loads) == 1, "one load for the windows of both partitions"
+    start = T0.replace(second=0)  # the 60 s window holding all of these
+    total = MEASURE_NAMES.index("total_cost")
+    acme = h.state.partitions[0].windows[("acme", start)]
+    expected_acme = sum((e.total_cost or Decimal(0) for e in [*before, batch[0][1]]), Decimal(0))
+    assert acme.totals()[total] == expected_acme and acme.totals()[0] == 5
+    globex = [h.state.partitions[p].windows[("globex", start)] for p in (0, 1)]
+    assert globex[0] is not globex[1]
+    expected_globex = sum((e.total_cost or Decimal(0) for _, e in batch[1:]), Decimal(0))
+    assert globex[1].totals()[total] == expected_globex and globex[1].totals()[0] == 3
