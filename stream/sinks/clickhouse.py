@@ -24,6 +24,14 @@ from stream.store.rows import EVENT_INSERT_COLUMNS, event_insert_row
 
 log = logging.getLogger(__name__)
 
+BULK_INSERT_SETTINGS: dict[str, Any] = {"optimize_on_insert": 0, "min_chunk_bytes_for_parallel_parsing": 1 << 20}
+"""Settings of the high-volume inserts (events, their ids). Their rows are unique by key
+(a batch is deduplicated before it is stored), so the merge a ReplacingMergeTree does at
+insert finds nothing to collapse: FINAL and background merges keep doing that across
+inserts. JSON is parsed in parallel in chunks of 1 MB instead of 10: a batch of 60,000
+events is some 20 MB, which would otherwise parse on one or two threads. Measured on
+60,000 events in chDB on 2 cores: 262 ms instead of 504 (best of 4)."""
+
 DEAD_LETTER_COLUMNS = (
     "topic", "partition", "offset", "batch_index", "event_id", "tenant_id", "error_type", "error",
     "original_b64", "dead_lettered_at",
@@ -91,7 +99,8 @@ class ClickHouseSink:
                 await self.fault(table)
             started = time.perf_counter()
             if as_json:
-                await self.store.insert_json(table, rows if callable(rows) else lambda: rows, columns)
+                await self.store.insert_json(table, rows if callable(rows) else lambda: rows, columns,
+                                             BULK_INSERT_SETTINGS)  # fmt: skip
             else:
                 await self.store.insert(table, rows, columns)
             if len(self.insert_seconds) < 10_000:  # bounded if nobody scrapes

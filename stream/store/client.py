@@ -216,7 +216,8 @@ class ClickHouseStore:
         await self._run(insert)
 
     async def insert_json(
-        self, table: str, rows: Callable[[], Iterable[Sequence[Any]]], columns: Sequence[str]
+        self, table: str, rows: Callable[[], Iterable[Sequence[Any]]], columns: Sequence[str],
+        settings: dict[str, Any] | None = None,
     ) -> None:
         """Rows (``rows()`` runs on the store's thread) as ``JSONCompactEachRow``.
 
@@ -224,12 +225,13 @@ class ClickHouseStore:
         several times cheaper than the driver's Native encoding, which builds every
         column in Python. Values are written as msgspec writes them: Decimals as exact
         strings, datetimes in RFC 3339 (truncated to the column's precision, as a Native
-        insert truncates), enums by value, None as NULL."""
+        insert truncates), enums by value, None as NULL. ``settings`` apply to this insert."""
 
         def insert() -> None:
             body = _encode_lines(rows())
             if body:
-                self._connected().raw_insert(table, list(columns), insert_block=body, fmt="JSONCompactEachRow")
+                self._connected().raw_insert(table, list(columns), settings=settings, insert_block=body,
+                                             fmt="JSONCompactEachRow")  # fmt: skip
 
         await self._run(insert)
 
