@@ -33,7 +33,9 @@ def broken_event(draw: st.DrawFn) -> bytes:
     kind = draw(st.sampled_from(["wrong_type", "missing", "bytes", "deep", "huge", "negative", "junk", "shape"]))
     event = base_event()
     if kind == "wrong_type":
-        event[draw(st.sampled_from(VALID_KEYS))] = draw(JSON.filter(lambda v: not isinstance(v, str | dict)))
+        key = draw(st.sampled_from(VALID_KEYS))
+        # an event without a model (null, as if absent) is valid: unpriced, not poison
+        event[key] = draw(JSON.filter(lambda v: not isinstance(v, str | dict) and (key != "model" or v is not None)))
     elif kind == "missing":
         del event[draw(st.sampled_from(("event_id", "tenant_id", "occurred_at", "provider")))]
     elif kind == "bytes":
