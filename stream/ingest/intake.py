@@ -43,11 +43,6 @@ def no_size(event: Any) -> int:
     return 0
 
 
-def as_read(event: Any) -> Any:
-    """The event itself."""
-    return event
-
-
 @dataclass(slots=True)
 class IntakeTimes:
     first_read_at: float | None = None

@@ -89,8 +89,9 @@ class ClickHouseSink:
         self, table: str, rows: Rows, columns: Sequence[str], count: int | None = None, as_json: bool = False,
         refusable: bool = False,
     ) -> None:
-        """``as_json``: write the rows with :meth:`ClickHouseStore.insert_json` (the
-        high-volume tables), else with the driver's Native encoding. ``refusable``: an
+        """``as_json``: write the rows with :meth:`ClickHouseStore.insert_json` and
+        :data:`BULK_INSERT_SETTINGS` (the high-volume tables, whose rows are unique by key
+        within an insert), else with the driver's Native encoding. ``refusable``: an
         error about the rows themselves (:func:`stream.store.errors.is_permanent`) is
         raised instead of retried."""
 
