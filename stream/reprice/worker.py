@@ -100,7 +100,7 @@ async def reprice_in_worker(worker: Worker, request: RepriceRequest) -> RepriceR
     if not report.changed:
         await write_audit(worker.sink, report)
         return report
-    async with state.lock:
+    async with state.emitting, state.lock:
         held = _held(state)
 
         def own(key: WindowKey) -> Window | None:

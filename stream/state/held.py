@@ -2,8 +2,11 @@
 checkpointed and recovered.
 
 Every change goes through one lock, taken by the ingest agent around store-then-apply,
-by the window timer around emit-then-checkpoint, and by reconciliation, so what the
-state holds and what the store holds are compared and checkpointed at consistent points.
+by the window timer to take an emission and to checkpoint, and by reconciliation, so what
+the state holds and what the store holds are compared and checkpointed at consistent
+points. An emission is stored and published between the two, without the lock, so batches
+are not held up by it (a second lock, ``emitting``, keeps emissions and checkpoints in
+order).
 
 What the state holds is exact for the events applied to it. What it does not hold (a
 window that closed long ago and gets a late event, a budget period it never saw, a new
@@ -51,6 +54,18 @@ MAX_CLOCK_SKEW = timedelta(minutes=1)
 SPEND_RETENTION = timedelta(days=2)
 
 
+@dataclass(slots=True)
+class Emission:
+    """Window rows taken to be emitted, with the windows they came from."""
+
+    rows: list[WindowAggregate] = field(default_factory=list)
+    taken: list[tuple[int, WindowKey, Window, dict[str, tuple[str, str, dict[str, str]]]]] = field(
+        default_factory=list)
+    """(partition, window, it, the groups it had emitted before): restored if the emission fails."""
+    closed: list[tuple[int, WindowKey, Window, int]] = field(default_factory=list)
+    """(partition, window, it, the version its final rows carry)."""
+
+
 @dataclass
 class WindowSettings:
     size_seconds: int
@@ -70,6 +85,8 @@ class StreamState:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     partitions: dict[int, PartitionState] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    emitting: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held by whoever emits windows or checkpoints, taken before ``lock`` (never after)."""
     last_checkpoint: float = 0.0
     windows_loaded: int = 0
     spend_seeded: int = 0
@@ -259,34 +276,61 @@ class StreamState:
         return running.as_period_spend(touch.period_start)
 
     # --- emitting windows -------------------------------------------------------------------
-    def take_emissions(self) -> list[WindowAggregate]:
+    def take_emissions(self) -> Emission:
         """Rows of every window changed since its last emission or closed by its partition's
-        watermark; closed windows leave the state (a late event loads them back)."""
+        watermark. A closed window stays held until its rows are stored (:meth:`settle`):
+        a late event meanwhile is added to it, not loaded from a store that lacks them."""
         now, size = self.clock(), self.settings.size_seconds
-        out: list[WindowAggregate] = []
-        for state in self.partitions.values():
+        emission = Emission()
+        for partition, state in self.partitions.items():
             watermark = self.watermark(state)
-            for key in list(state.windows):
+            for key, window in state.windows.items():
                 closed = self.is_closed(key[1], watermark)
                 if key not in state.dirty and not closed:
                     continue
-                window = state.windows[key]
                 if closed:
                     window.version += 1  # closing is a change of content (partial -> final)
-                    del state.windows[key]
-                out += aggregates(window, size, not closed, now)
+                    emission.closed.append((partition, key, window, window.version))
+                emission.taken.append((partition, key, window, window.emitted))
+                emission.rows += aggregates(window, size, not closed, now)
                 state.changed = True
             state.dirty.clear()
-        return out
+        return emission
+
+    async def store_emission(self, emission: Emission) -> None:
+        """Store and publish the rows: I/O only, so the state lock need not be held (batches
+        go on meanwhile), but ``emitting`` must be, so emissions land in the order taken and
+        no checkpoint is written while one is in flight. If it fails, its windows are
+        changed again, for the next emission."""
+        try:
+            if emission.rows:
+                await store_aggregates(self.sink, emission.rows, self.settings.size_seconds)
+                await retry_until_done(partial(self.publish, emission.rows), "publishing windows",
+                                       self.sink.max_backoff)  # fmt: skip
+        except BaseException:
+            for partition, key, window, emitted in emission.taken:
+                state = self.partitions.get(partition)
+                if state is not None and state.windows.get(key) is window:
+                    window.emitted = emitted
+                    state.dirty.add(key)
+            raise
+        self.passes += 1
+        self.emitted += len(emission.rows)
+
+    def settle(self, emission: Emission) -> None:
+        """Once its rows are stored: its closed windows leave the state (a late event loads
+        them back from the store), unless a batch changed them since."""
+        for partition, key, window, version in emission.closed:
+            state = self.partitions.get(partition)
+            if state is not None and state.windows.get(key) is window and window.version == version:
+                del state.windows[key]
 
     async def emit(self) -> list[WindowAggregate]:
-        rows = self.take_emissions()
-        if rows:
-            await store_aggregates(self.sink, rows, self.settings.size_seconds)
-            await retry_until_done(partial(self.publish, rows), "publishing windows", self.sink.max_backoff)
-        self.passes += 1
-        self.emitted += len(rows)
-        return rows
+        """Take, store and settle an emission, with the state lock held throughout."""
+        emission = self.take_emissions()
+        await self.store_emission(emission)
+        self.settle(emission)
+        return emission.rows
 
     # --- checkpoints ------------------------------------------------------------------------
     def prune(self) -> None:

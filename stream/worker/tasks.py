@@ -42,12 +42,16 @@ def register_window_timer(worker: Worker) -> None:
         if partitions is None:
             return
         try:
-            async with state.lock:
-                state.retain(partitions)
-                await take_over(worker, partitions)
-                await state.emit()
-                if await state.checkpoint(time.monotonic()):
-                    worker.budgets.prune()
+            async with state.emitting:
+                async with state.lock:
+                    state.retain(partitions)
+                    await take_over(worker, partitions)
+                    emission = state.take_emissions()
+                await state.store_emission(emission)  # batches go on meanwhile
+                async with state.lock:
+                    state.settle(emission)
+                    if await state.checkpoint(time.monotonic()):
+                        worker.budgets.prune()
         except Exception:
             log.exception("window pass failed; the changed windows are kept for the next pass")
 
@@ -58,7 +62,7 @@ def register_window_timer(worker: Worker) -> None:
         # one. Bounded, so a worker stopped during a store outage still stops; skipping it
         # is safe (the next owner replays from the last checkpoint).
         try:
-            async with asyncio.timeout(CHECKPOINT_ON_STOP_TIMEOUT), state.lock:
+            async with asyncio.timeout(CHECKPOINT_ON_STOP_TIMEOUT), state.emitting, state.lock:
                 saved = await state.checkpoint(time.monotonic(), force=True)
             log.info("checkpointed %d partitions on stop", saved)
         except TimeoutError:

@@ -185,6 +185,57 @@ async def test_windows_reconcile_with_events_through_duplicates_late_events_and_
         assert h.totals("usage_rollup_day", tenant) == (cost, count)
 
 
+def acme_event(event_id: str, at: datetime, cost: str) -> PricedUsageEvent:
+    """A priced event of tenant acme that costs ``cost`` USD."""
+    event = priced_event(random.Random(event_id), event_id, "acme", at, "chat")
+    return event.model_copy(update={"total_cost": Decimal(cost), "priced": True,
+                                    "token_cost": CostBreakdown(input=Decimal(cost), total=Decimal(cost))})
+
+
+async def test_a_late_event_while_its_window_closes_is_held_and_emitted_again(h: Harness) -> None:
+    # Batches go on while an emission is stored: a late event for a window whose final
+    # rows are on their way to the store is added to the held window, which stays held.
+    await h.ingest([acme_event("on-time", T0 + timedelta(seconds=5), "0.25")])
+    h.clock.now = T0 + timedelta(minutes=20)
+    closing = h.state.take_emissions()
+    assert [(a.window_start, a.partial, a.requests) for a in closing.rows] == [(T0, False, 1)]
+    loaded = h.state.windows_loaded
+    await h.ingest([acme_event("late", T0 + timedelta(seconds=50), "1.5")])
+    assert h.state.windows_loaded == loaded  # added to the window held, not read from the store
+    await h.state.store_emission(closing)
+    h.state.settle(closing)
+    assert list(h.state.resident_windows()) == [("acme", T0)]
+    final = await h.state.emit()
+    assert [(a.partial, a.requests) for a in final] == [(False, 2)]
+    assert final[0].version > closing.rows[0].version
+    assert h.totals("usage_windows", "acme") == (Decimal("1.75"), 2)
+    assert h.state.resident_windows() == {}  # closed and unchanged since: it leaves the state
+
+
+async def test_an_emission_that_fails_leaves_its_windows_to_the_next(h: Harness, tmp_path: Path) -> None:
+    import asyncio
+
+    from stream.sinks.clickhouse import fault_while_file_exists
+
+    await h.ingest([acme_event("a", T0 + timedelta(seconds=5), "0.5"),
+                    acme_event("b", T0 + timedelta(seconds=70), "2")])
+    outage = tmp_path / "outage"
+    outage.touch()
+    h.sink.fault = fault_while_file_exists(outage)
+    emission = h.state.take_emissions()
+    assert len(emission.rows) == 2 and not h.state.partitions[0].dirty
+    storing = asyncio.ensure_future(h.state.store_emission(emission))
+    await asyncio.sleep(0.3)  # retrying through the outage
+    storing.cancel()  # the worker stops
+    with pytest.raises(asyncio.CancelledError):
+        await storing
+    assert h.state.partitions[0].dirty == {("acme", T0), ("acme", T0 + timedelta(minutes=1))}
+    outage.unlink()
+    again = await h.state.emit()
+    assert sorted(a.total_cost for a in again) == [Decimal("0.5"), Decimal("2")]
+    assert h.totals("usage_windows", "acme") == (Decimal("2.5"), 2)
+
+
 async def test_a_retry_with_a_restamped_time_counts_once_and_is_recorded(h: Harness) -> None:
     rng = random.Random(8)
     first = priced_event(rng, "retry-1", "acme", T0 + timedelta(seconds=10), "chat")
