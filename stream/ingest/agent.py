@@ -23,7 +23,7 @@ import asyncio
 import base64
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -34,7 +34,6 @@ import faust
 from schemas import DeadLetter
 from stream import stalls
 from stream.broker.publisher import BatchPublisher, Message
-from stream.broker.reader import end_offsets
 from stream.budgets.running import BudgetTouch
 from stream.dedup import DedupResult, EventIds
 from stream.ingest.decode import SourceMessage, dead_letter
@@ -248,21 +247,21 @@ async def store_and_apply(
     return StoredBatch(dedup, touches, letters)
 
 
-async def recover_partition(
-    state: StreamState, ids: EventIds, partition: int, end_offset: int | None = None
+async def recover_partitions(
+    state: StreamState, ids: EventIds, partitions: Sequence[int], end_offsets: Mapping[int, int] | None = None
 ) -> tuple[list[PricedRecord], list[BudgetTouch]]:
-    """Take over a partition: its checkpoint, then the events stored after it, applied
+    """Take over partitions: their checkpoints, then the events stored after them, applied
     like a batch (their ids registered, in case a worker died between storing them and
     registering them). Returns those events and the budget periods they touched; with the
     state lock held."""
-    tail = await state.recover(partition, end_offset)
+    tail = await state.recover(partitions, end_offsets or {})
     if not tail:
         return [], []
     await ids.register(DedupResult(new=list(tail)))
     touches = await state.apply(tail)
     # The state now holds the tail: a checkpoint must say so, or the next owner would
     # replay these events on top of it.
-    state.advance({partition: max(record.source.offset for record in tail)})
+    state.advance(last_offsets([record.source for record in tail]))
     return tail, touches
 
 
@@ -274,20 +273,18 @@ async def take_over(worker: "Worker", partitions: Sequence[int]) -> None:
     if not missing:
         return
     started = time.monotonic()
-    replayed = 0
-    ends = await retry_until_done(partial(end_offsets, settings, settings.topic_raw, missing),
+    ends = await retry_until_done(partial(worker.end_offsets, settings.topic_raw, missing),
                                   "reading the raw topic's end offsets", settings.insert_retry_max_backoff)
-    for partition in missing:
-        tail, touches = await recover_partition(state, worker.ids, partition, ends.get(partition))
+    tail, touches = await recover_partitions(state, worker.ids, missing, ends)
+    if tail:
         await retry_until_done(partial(budgets.check, touches, state.spend_of), "budget check after recovery",
                                settings.insert_retry_max_backoff)
         # A worker killed after storing these events may not have published them: publish
         # them again (the priced topic is at-least-once; its consumers dedupe by event_id).
         outbox = outbox_of(worker)
         await outbox.send(await outbox.encode(tail, ()))
-        replayed += len(tail)
     log.info("took over partitions %s in %.2f s (%d stored events replayed)", missing, time.monotonic() - started,
-             replayed)
+             len(tail))
 
 
 def outbox_of(worker: "Worker") -> Outbox:

@@ -8,8 +8,9 @@ starts empty: whatever it does not hold is computed from the store when first to
 """
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from stream.ingest.records import PricedRecord
 from stream.sinks.clickhouse import ClickHouseSink
@@ -38,36 +39,48 @@ async def save_checkpoints(
     await sink.insert_until_stored("worker_state", rows, CHECKPOINT_COLUMNS)
 
 
-async def load_checkpoint(
-    store: ClickHouseStore, group: str, partition: int, layout: str
-) -> tuple[PartitionState, datetime] | None:
+async def load_checkpoints(
+    store: ClickHouseStore, group: str, partitions: Sequence[int], layout: str
+) -> dict[int, tuple[PartitionState, datetime]]:
+    """The checkpoints of these partitions that exist, with when each was saved: one query."""
     result = await store.query_consistent(
-        "SELECT layout, state, saved_at FROM worker_state FINAL "
-        "WHERE consumer_group = {group:String} AND partition = {partition:UInt32}",
-        {"group": group, "partition": partition},
+        "SELECT partition, layout, state, saved_at FROM worker_state FINAL "
+        "WHERE consumer_group = {group:String} AND partition IN {partitions:Array(UInt32)}",
+        {"group": group, "partitions": list(partitions)},
     )
-    if not result.result_rows:
-        return None
-    saved_layout, payload, saved_at = result.result_rows[0]
-    state = from_checkpoint(partition, payload.encode(), with_windows=saved_layout == layout)
-    return state, as_utc(saved_at)
+    loaded: dict[int, tuple[PartitionState, datetime]] = {}
+    for partition, saved_layout, payload, saved_at in result.result_rows:
+        state = from_checkpoint(int(partition), payload.encode(), with_windows=saved_layout == layout)
+        loaded[int(partition)] = state, as_utc(saved_at)
+    return loaded
 
 
 async def stored_after(
-    store: ClickHouseStore, partition: int, offset: int, saved_at: datetime
-) -> list[PricedRecord]:
-    """The events stored from ``partition`` after ``offset``, each once, in offset order."""
+    store: ClickHouseStore, checkpoints: Mapping[int, tuple[int, datetime]]
+) -> dict[int, list[PricedRecord]]:
+    """The events stored from each partition after its checkpoint (partition -> its offset
+    and when it was saved), each once, in offset order: one query for all of them."""
+    if not checkpoints:
+        return {}
+    parameters: dict[str, Any] = {"partitions": sorted(checkpoints)}
+    after = []
+    for n, (partition, (offset, saved_at)) in enumerate(sorted(checkpoints.items())):
+        after.append(f"(kafka_partition = {{p{n}:UInt32}} AND kafka_offset > {{o{n}:Int64}} "
+                     f"AND ingested_at >= {{s{n}:DateTime64(3, 'UTC')}})")
+        parameters.update({f"p{n}": partition, f"o{n}": offset, f"s{n}": saved_at - TAIL_CLOCK_MARGIN})
+    parameters["since"] = min(parameters[f"s{n}"] for n in range(len(checkpoints)))
     result = await store.query_consistent(
         f"SELECT {', '.join(EVENT_COLUMNS)} FROM usage_events "
-        "WHERE kafka_partition = {partition:UInt32} AND kafka_offset > {offset:Int64} "
-        "AND ingested_at >= {since:DateTime64(3, 'UTC')} ORDER BY kafka_offset, ingested_at DESC",
-        {"partition": partition, "offset": offset, "since": saved_at - TAIL_CLOCK_MARGIN},
+        "WHERE kafka_partition IN {partitions:Array(UInt32)} AND ingested_at >= {since:DateTime64(3, 'UTC')} "
+        f"AND ({' OR '.join(after)}) ORDER BY kafka_partition, kafka_offset, ingested_at DESC",
+        parameters,
     )
-    seen: set[tuple[str, str]] = set()
-    records = []
+    seen: set[tuple[int, str, str]] = set()
+    records: dict[int, list[PricedRecord]] = {partition: [] for partition in checkpoints}
     for row in result.named_results():
-        key = (row["tenant_id"], row["event_id"])
+        partition = int(row["kafka_partition"])
+        key = (partition, row["tenant_id"], row["event_id"])
         if key not in seen:  # a batch stored twice (killed before its offsets committed), or re-priced
             seen.add(key)
-            records.append(priced_record_from_row(row))
+            records[partition].append(priced_record_from_row(row))
     return records

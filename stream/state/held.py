@@ -19,7 +19,7 @@ import asyncio
 import copy
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -36,7 +36,7 @@ from stream.budgets.spend import period_spend
 from stream.ingest.records import PricedRecord
 from stream.retry import retry_until_done
 from stream.sinks.clickhouse import ClickHouseSink
-from stream.state.checkpoint import layout_of, load_checkpoint, save_checkpoints, stored_after
+from stream.state.checkpoint import layout_of, load_checkpoints, save_checkpoints, stored_after
 from stream.state.partition import PartitionState
 from stream.turns import in_turns
 from stream.windows.keys import window_end, window_start
@@ -117,31 +117,38 @@ class StreamState:
         for partition in partitions:
             self.partitions.pop(partition, None)
 
-    async def recover(self, partition: int, end_offset: int | None = None) -> list[PricedRecord]:
-        """Take over a partition: its checkpoint, then the events stored after it. Returns
-        those events; the caller applies them like a batch (and checks budgets).
+    async def recover(self, partitions: Sequence[int], end_offsets: Mapping[int, int]) -> list[PricedRecord]:
+        """Take over partitions: their checkpoints, then the events stored after them (one
+        query each for all of them). Returns those events; the caller applies them like a
+        batch (and checks budgets).
 
-        ``end_offset``: the partition's next offset on the broker. A checkpoint far past it
+        ``end_offsets``: each partition's next offset on the broker. A checkpoint far past it
         belongs to a topic that was deleted and created again (the embedded broker keeps
         topics in memory): its offsets say nothing about the new one, so the state starts
         empty and fills from the store as batches touch it (always correct, only slower).
         "Far": Tansu's end offset can trail the last record by a few batches, so only a
         checkpoint at more than twice the end offset counts as another topic's."""
-        loaded = await load_checkpoint(self.sink.store, self.settings.consumer_group, partition, self.layout)
-        if loaded is not None and end_offset is not None and loaded[0].offset > 2 * end_offset:
-            log.info("partition %d: checkpoint at offset %d is past the topic's end (%d): the topic was created "
-                     "again; starting from the store", partition, loaded[0].offset, end_offset)
-            loaded = None
-        if loaded is None:
-            self.partitions[partition] = PartitionState(partition)
-            return []
-        state, saved_at = loaded
-        self.partitions[partition] = state
-        tail = await stored_after(self.sink.store, partition, state.offset, saved_at)
-        self.recovered_events += len(tail)
-        log.info("partition %d: checkpoint at offset %d (%d windows, %d budget periods), %d events after it",
-                 partition, state.offset, len(state.windows), len(state.spend), len(tail))
-        return tail
+        loaded = await load_checkpoints(self.sink.store, self.settings.consumer_group, partitions, self.layout)
+        resumed: dict[int, tuple[int, datetime]] = {}
+        for partition in partitions:
+            found, end = loaded.get(partition), end_offsets.get(partition)
+            if found is not None and end is not None and found[0].offset > 2 * end:
+                log.info("partition %d: checkpoint at offset %d is past the topic's end (%d): the topic was created "
+                         "again; starting from the store", partition, found[0].offset, end)
+                found = None
+            if found is None:
+                self.partitions[partition] = PartitionState(partition)
+                continue
+            state, saved_at = found
+            self.partitions[partition] = state
+            resumed[partition] = state.offset, saved_at
+        tails = await stored_after(self.sink.store, resumed)
+        for partition, tail in tails.items():
+            state = self.partitions[partition]
+            self.recovered_events += len(tail)
+            log.info("partition %d: checkpoint at offset %d (%d windows, %d budget periods), %d events after it",
+                     partition, state.offset, len(state.windows), len(state.spend), len(tail))
+        return [record for partition in partitions for record in tails.get(partition, [])]
 
     # --- per batch ------------------------------------------------------------------------
     def watermark(self, state: PartitionState) -> datetime:

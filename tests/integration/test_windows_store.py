@@ -17,7 +17,7 @@ from schemas import CostBreakdown, EventAttributes, PricedUsageEvent, TokenUsage
 from schemas.windows import WindowAggregate
 from stream.budgets.registry import BudgetRegistry
 from stream.dedup import DedupResult, EventIds
-from stream.ingest.agent import recover_partition, store_and_apply
+from stream.ingest.agent import recover_partitions, store_and_apply
 from stream.ingest.decode import SourceMessage
 from stream.ingest.records import PricedRecord
 from stream.sinks.clickhouse import ClickHouseSink
@@ -159,7 +159,7 @@ async def test_windows_reconcile_with_events_through_duplicates_late_events_and_
     crash_offset = h.offset
     await h.ingest(crashed)
     h.state = h.new_state()
-    tail, _ = await recover_partition(h.state, h.ids, 0)
+    tail, _ = await recover_partitions(h.state, h.ids, [0])
     assert h.state.recovered_events == 25  # the tail after the checkpoint, nothing older
     # a worker taking over publishes them again: the tail encodes as priced events
     from stream.ingest.encode import encode_priced_event
@@ -170,7 +170,7 @@ async def test_windows_reconcile_with_events_through_duplicates_late_events_and_
     # killed again right after a checkpoint of the recovered state: nothing replays twice
     await h.state.checkpoint(0.0, force=True)
     h.state = h.new_state()
-    await recover_partition(h.state, h.ids, 0)
+    await recover_partitions(h.state, h.ids, [0])
     assert h.state.recovered_events == 0
     # the uncommitted batch is delivered again: every event is a repeat, nothing counts twice
     again = await h.redeliver(crashed, crash_offset)
@@ -308,12 +308,39 @@ async def test_an_event_read_back_from_the_store_has_its_first_deliverys_content
     event = event.model_copy(update={"attributes": EventAttributes(feature="chat", latency_ms=812,
                                                                    tags={"b": "2", "a": "1"})})
     await h.ingest([event])
-    (stored,) = await stored_after(h.store, 0, -1, T0 - timedelta(days=1))
+    (stored,) = (await stored_after(h.store, {0: (-1, T0 - timedelta(days=1))}))[0]
     first = PricedRecord(event, SourceMessage(b"", None, "raw", 0, 0))
     assert stored.event.occurred_at != event.occurred_at  # milliseconds in the store
     assert differing_fields(compared_values(stored), compared_values(first)) == []
     # a redelivery after recovery registered the stored form is a plain repeat
     assert (await h.redeliver([event], 0)).repeated == 1
+
+
+async def test_partitions_taken_over_at_once_each_resume_from_their_own_checkpoint(h: Harness) -> None:
+    rng = random.Random(14)
+    offsets = {0: 0, 1: 0, 2: 0}
+
+    async def batch(partition: int, count: int) -> list[PricedUsageEvent]:
+        events = [priced_event(rng, f"p{partition}-{offsets[partition] + n}", f"tenant-{partition}",
+                               T0 + timedelta(seconds=n), "chat") for n in range(count)]
+        records = [PricedRecord(e, SourceMessage(b"", None, "raw", partition, offsets[partition] + n))
+                   for n, e in enumerate(events)]
+        offsets[partition] += count
+        await store_and_apply(h.sink, h.ids, h.state, records, [], {partition: offsets[partition] - 1})
+        return events
+
+    for partition, before in ((0, 4), (1, 9), (2, 2)):
+        await batch(partition, before)
+    await h.state.checkpoint(0.0, force=True)
+    after = {0: await batch(0, 3), 1: [], 2: await batch(2, 5)}  # stored, not checkpointed
+    h.state = h.new_state()
+    tail, _ = await recover_partitions(h.state, h.ids, [0, 1, 2, 3])  # 3: no checkpoint at all
+    assert [r.event.event_id for r in tail] == [e.event_id for e in after[0] + after[2]]
+    assert {p: s.offset for p, s in h.state.partitions.items()} == {0: 6, 1: 8, 2: 6, 3: -1}
+    assert h.state.recovered_events == 8
+    for partition, count in ((0, 7), (1, 9), (2, 7)):
+        (window,) = [w for (tenant, _), w in h.state.resident_windows().items() if tenant == f"tenant-{partition}"]
+        assert window.totals()[MEASURE_NAMES.index("requests")] == count
 
 
 async def test_a_checkpoint_past_the_topics_end_is_set_aside(h: Harness) -> None:
@@ -322,10 +349,10 @@ async def test_a_checkpoint_past_the_topics_end_is_set_aside(h: Harness) -> None
     await h.ingest([priced_event(rng, f"t{n}", "acme", T0 + timedelta(seconds=n), "chat") for n in range(30)])
     await h.state.checkpoint(0.0, force=True)
     h.state = h.new_state()
-    await recover_partition(h.state, h.ids, 0, end_offset=5)  # 29 > 2 x 5
+    await recover_partitions(h.state, h.ids, [0], {0: 5})  # 29 > 2 x 5
     assert h.state.partitions[0].offset == -1 and not h.state.partitions[0].windows
     h.state = h.new_state()
-    await recover_partition(h.state, h.ids, 0, end_offset=27)  # a broker's end trailing a little: it holds
+    await recover_partitions(h.state, h.ids, [0], {0: 27})  # a broker's end trailing a little: it holds
     assert h.state.partitions[0].offset == 29 and h.state.partitions[0].windows
 
 
