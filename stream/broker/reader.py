@@ -54,6 +54,17 @@ async def _assigned_consumer(settings: Settings, topic: str) -> tuple[AIOKafkaCo
     return consumer, assigned
 
 
+async def end_offsets(settings: Settings, topic: str, partitions: list[int]) -> dict[int, int]:
+    """The next offset to be written on each of these partitions."""
+    consumer = AIOKafkaConsumer(**aiokafka_options(settings), enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets([TopicPartition(topic, partition) for partition in partitions])
+        return {tp.partition: offset for tp, offset in ends.items()}
+    finally:
+        await consumer.stop()
+
+
 async def read_topic(settings: Settings, topic: str) -> list[Record]:
     """Every record on ``topic`` now, in partition order."""
     consumer, assigned = await _assigned_consumer(settings, topic)

@@ -34,6 +34,7 @@ import faust
 from schemas import DeadLetter
 from stream import stalls
 from stream.broker.publisher import BatchPublisher, Message
+from stream.broker.reader import end_offsets
 from stream.budgets.running import BudgetTouch
 from stream.dedup import DedupResult, EventIds
 from stream.ingest.decode import SourceMessage, dead_letter
@@ -273,7 +274,7 @@ async def take_over(worker: "Worker", partitions: Sequence[int]) -> None:
     if not missing:
         return
     started = time.monotonic()
-    ends = await retry_until_done(partial(worker.end_offsets, settings.topic_raw, missing),
+    ends = await retry_until_done(partial(end_offsets, settings, settings.topic_raw, missing),
                                   "reading the raw topic's end offsets", settings.insert_retry_max_backoff)
     tail, touches = await recover_partitions(state, worker.ids, missing, ends)
     if tail:

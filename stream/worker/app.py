@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Any
 
 import faust
-from faust.types import TP
 from pydantic import BaseModel
 
 from schemas.budgets import BudgetBreach, BudgetStatus
@@ -56,22 +55,6 @@ class Worker:
     reconcile_passes: int = 0
     activity: Activity = field(default_factory=Activity)
     """Recent counters, sampled every second, for the status's rates and last batch time."""
-
-    async def end_offsets(self, topic: str, partitions: list[int]) -> dict[int, int]:
-        """The next offset to be written on each of these partitions: the high watermark of
-        the worker's last fetch from it where there was one (asking the broker took 0.1-0.2 s
-        here, on every take-over), else asked of the broker through the worker's consumer."""
-        consumer = self.app.consumer
-        assigned = consumer.assignment()
-        ends: dict[int, int] = {}
-        for partition in partitions:
-            tp = TP(topic, partition)
-            if tp in assigned and (end := consumer.highwater(tp)) is not None:
-                ends[partition] = end
-        asked = [TP(topic, partition) for partition in partitions if partition not in ends]
-        if asked:
-            ends.update({tp.partition: offset for tp, offset in (await consumer.highwaters(*asked)).items()})
-        return ends
 
     async def reconcile(self, repair: bool = True) -> ReconcileReport:
         async with self.state.lock:
