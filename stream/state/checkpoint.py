@@ -62,13 +62,15 @@ async def stored_after(
     and when it was saved), each once, in offset order: one query for all of them."""
     if not checkpoints:
         return {}
-    parameters: dict[str, Any] = {"partitions": sorted(checkpoints)}
+    parameters: dict[str, Any] = {
+        "partitions": sorted(checkpoints),
+        "since": min(saved_at for _, saved_at in checkpoints.values()) - TAIL_CLOCK_MARGIN,
+    }
     after = []
     for n, (partition, (offset, saved_at)) in enumerate(sorted(checkpoints.items())):
         after.append(f"(kafka_partition = {{p{n}:UInt32}} AND kafka_offset > {{o{n}:Int64}} "
                      f"AND ingested_at >= {{s{n}:DateTime64(3, 'UTC')}})")
         parameters.update({f"p{n}": partition, f"o{n}": offset, f"s{n}": saved_at - TAIL_CLOCK_MARGIN})
-    parameters["since"] = min(parameters[f"s{n}"] for n in range(len(checkpoints)))
     result = await store.query_consistent(
         f"SELECT {', '.join(EVENT_COLUMNS)} FROM usage_events "
         "WHERE kafka_partition IN {partitions:Array(UInt32)} AND ingested_at >= {since:DateTime64(3, 'UTC')} "

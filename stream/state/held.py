@@ -40,7 +40,7 @@ from stream.state.checkpoint import layout_of, load_checkpoints, save_checkpoint
 from stream.state.partition import PartitionState
 from stream.turns import in_turns
 from stream.windows.keys import window_end, window_start
-from stream.windows.state import Group, Window, WindowKey, aggregates, group_for
+from stream.windows.state import Group, GroupIdentity, Window, WindowKey, aggregates, group_for
 from stream.windows.store import load_windows, store_aggregates
 
 log = logging.getLogger(__name__)
@@ -55,15 +55,24 @@ SPEND_RETENTION = timedelta(days=2)
 
 
 @dataclass(slots=True)
+class TakenWindow:
+    """A window whose rows an emission carries."""
+
+    partition: int
+    key: WindowKey
+    window: Window
+    emitted_before: dict[str, GroupIdentity]
+    """The groups it had emitted before: restored if the emission fails."""
+    final_version: int | None
+    """The version of its final rows, if it closed; else None."""
+
+
+@dataclass(slots=True)
 class Emission:
     """Window rows taken to be emitted, with the windows they came from."""
 
     rows: list[WindowAggregate] = field(default_factory=list)
-    taken: list[tuple[int, WindowKey, Window, dict[str, tuple[str, str, dict[str, str]]]]] = field(
-        default_factory=list)
-    """(partition, window, it, the groups it had emitted before): restored if the emission fails."""
-    closed: list[tuple[int, WindowKey, Window, int]] = field(default_factory=list)
-    """(partition, window, it, the version its final rows carry)."""
+    taken: list[TakenWindow] = field(default_factory=list)
 
 
 @dataclass
@@ -297,8 +306,8 @@ class StreamState:
                     continue
                 if closed:
                     window.version += 1  # closing is a change of content (partial -> final)
-                    emission.closed.append((partition, key, window, window.version))
-                emission.taken.append((partition, key, window, window.emitted))
+                emission.taken.append(TakenWindow(partition, key, window, window.emitted,
+                                                  window.version if closed else None))  # fmt: skip
                 emission.rows += aggregates(window, size, not closed, now)
                 state.changed = True
             state.dirty.clear()
@@ -315,11 +324,11 @@ class StreamState:
                 await retry_until_done(partial(self.publish, emission.rows), "publishing windows",
                                        self.sink.max_backoff)  # fmt: skip
         except BaseException:
-            for partition, key, window, emitted in emission.taken:
-                state = self.partitions.get(partition)
-                if state is not None and state.windows.get(key) is window:
-                    window.emitted = emitted
-                    state.dirty.add(key)
+            for taken in emission.taken:
+                state = self._holding(taken)
+                if state is not None:
+                    taken.window.emitted = taken.emitted_before
+                    state.dirty.add(taken.key)
             raise
         self.passes += 1
         self.emitted += len(emission.rows)
@@ -327,10 +336,16 @@ class StreamState:
     def settle(self, emission: Emission) -> None:
         """Once its rows are stored: its closed windows leave the state (a late event loads
         them back from the store), unless a batch changed them since."""
-        for partition, key, window, version in emission.closed:
-            state = self.partitions.get(partition)
-            if state is not None and state.windows.get(key) is window and window.version == version:
-                del state.windows[key]
+        for taken in emission.taken:
+            if taken.final_version is None or taken.window.version != taken.final_version:
+                continue
+            if (state := self._holding(taken)) is not None:
+                del state.windows[taken.key]
+
+    def _holding(self, taken: TakenWindow) -> PartitionState | None:
+        """The partition state still holding this very window (not one recovered since)."""
+        state = self.partitions.get(taken.partition)
+        return state if state is not None and state.windows.get(taken.key) is taken.window else None
 
     async def emit(self) -> list[WindowAggregate]:
         """Take, store and settle an emission, with the state lock held throughout."""

@@ -62,13 +62,17 @@ class Group:
         self.last_event_at = max(self.last_event_at, other.last_event_at)
 
 
+GroupIdentity = tuple[str, str, dict[str, str]]
+"""A group's provider, model and dimension values."""
+
+
 @dataclass(slots=True)
 class Window:
     tenant_id: str
     start: datetime
     groups: dict[str, Group] = field(default_factory=dict)
     version: int = 0
-    emitted: dict[str, tuple[str, str, dict[str, str]]] = field(default_factory=dict)
+    emitted: dict[str, GroupIdentity] = field(default_factory=dict)
     """Groups of the last emitted version: one that is gone is emitted again at zero."""
 
     def totals(self) -> list[Any]:
@@ -78,7 +82,7 @@ class Window:
         return sums
 
 
-def event_group(event: PricedUsageEvent, dimensions: Sequence[str]) -> tuple[str, str, dict[str, str]]:
+def event_group(event: PricedUsageEvent, dimensions: Sequence[str]) -> GroupIdentity:
     attributes = event.attributes
     values: dict[str, str] = {}
     for name in dimensions:
