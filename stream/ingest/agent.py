@@ -1,8 +1,10 @@
 """The ingest agent: the I/O shell around :func:`process_messages` and the worker state.
 
-Messages are taken from the raw topic in batches (:mod:`stream.ingest.intake`), priced
-while the batch gathers, then, under the state lock:
+Messages are taken from the raw topic's feed in batches (:mod:`stream.broker.feed`,
+:mod:`stream.ingest.intake`), priced while the batch gathers, then, under the state lock:
 
+0. messages fetched before a rebalance are dropped, as Faust's streams drop them (the
+   consumer reads them again from the committed offsets);
 1. partitions this worker has not held yet are recovered (checkpoint + stored tail);
 2. the events are split into first deliveries and repeats by (tenant_id, event_id);
 3. the first deliveries and the dead letters are stored in ClickHouse;
@@ -14,9 +16,9 @@ while the batch gathers, then, under the state lock:
    no checkpoint covers a batch whose priced events Kafka does not have (a worker taking
    over publishes the events stored after the checkpoint again).
 
-Only then are the batch's messages acked (the stream is Faust's manual-ack stream, read
-ahead by :mod:`stream.ingest.intake`), so committed offsets never pass a row that is not
-stored (at-least-once, with every effect idempotent).
+Only then are the batch's messages acked to Faust's consumer, which commits the offsets
+acked, so committed offsets never pass a row that is not stored (at-least-once, with
+every effect idempotent).
 """
 
 import asyncio
@@ -101,23 +103,23 @@ def dead_letter_payload(letter: DeadLetter) -> bytes:
     ))
 
 
-def source_message(event: Any) -> SourceMessage:
-    message = event.message
+def source_message(message: Any) -> SourceMessage:
+    """What the pure core reads of a consumer message (Faust's ``ConsumerMessage``)."""
     value = message.value if isinstance(message.value, bytes) else bytes(message.value or b"")
     return SourceMessage(value, message.key, message.topic, message.partition, message.offset)
 
 
 @dataclass(frozen=True, slots=True)
 class ReadMessage:
-    """A raw message as the intake hands it over: priced, with its Faust event to ack."""
+    """A raw message as the intake hands it over: priced, with the consumer's message to ack."""
 
-    event: Any
+    consumed: Any
     message: SourceMessage
     result: IngestResult
 
 
-def message_size(event: Any) -> int:
-    return len(event.message.value or b"")
+def message_size(message: Any) -> int:
+    return len(message.value or b"")
 
 
 def priced_batch(read: Sequence[ReadMessage]) -> IngestResult:
@@ -293,6 +295,21 @@ def outbox_of(worker: "Worker") -> Outbox:
     return Outbox(worker.publisher, settings.topic_priced, settings.topic_dlq, settings.insert_retry_max_backoff)
 
 
+def of_this_generation(app: faust.App, read: list[ReadMessage]) -> list[ReadMessage]:
+    """The messages fetched since the last rebalance, while none is under way. Faust's
+    streams skip the others: the partitions may have moved, and the consumer has sought
+    back to the committed offsets, so the messages are read again if they are still ours."""
+    generation = app.consumer_generation_id
+    if not app.flow_control.is_active():
+        current: list[ReadMessage] = []
+    else:
+        current = [m for m in read if m.consumed.generation_id == generation]
+    if len(current) < len(read):
+        log.info("dropped %d messages fetched before a rebalance; they are read again from the committed offsets",
+                 len(read) - len(current))
+    return current
+
+
 def register_ingest_agent(worker: "Worker") -> None:
     app, settings, topics = worker.app, worker.settings, worker.topics
     sink, counters, state, ids, budgets = worker.sink, worker.counters, worker.state, worker.ids, worker.budgets
@@ -302,25 +319,30 @@ def register_ingest_agent(worker: "Worker") -> None:
         await retry_until_done(partial(budgets.check, touches, state.spend_of), "budget check",
                                settings.insert_retry_max_backoff)  # fmt: skip
 
-    def price(event: Any) -> ReadMessage:
-        message = source_message(event)
+    def price(consumed: Any) -> ReadMessage:
+        message = source_message(consumed)
         # worker.book is read for every message: a reload swaps it
-        return ReadMessage(event, message, process_messages([message], worker.book, datetime.now(UTC)))
+        return ReadMessage(consumed, message, process_messages([message], worker.book, datetime.now(UTC)))
 
     @app.agent(topics["raw"], name="costream.ingest")
     async def ingest(stream: faust.StreamT[bytes]) -> None:
-        manual = stream.noack()  # type: ignore[attr-defined]
+        # Subscribed, so Faust's consumer holds the raw topic's partitions; their records
+        # come through the feed, not this stream (see stream.broker.feed).
+        consumer = app.consumer
         # A batch is bounded in messages and in bytes, so what it builds (priced events,
         # rows, messages) stays bounded whatever the messages hold.
-        async for read in batches(manual, settings.insert_batch_size, settings.insert_batch_wait, price, message_size,
-                                  BATCH_BYTES, SLICE_BYTES, counters.intake):  # fmt: skip
-            result = priced_batch(read)
-            offsets = last_offsets([m.message for m in read])
+        async for taken in batches(worker.raw, settings.insert_batch_size, settings.insert_batch_wait, price,
+                                   message_size, BATCH_BYTES, SLICE_BYTES, counters.intake):  # fmt: skip
             async with state.lock:
+                read = of_this_generation(app, taken)
+                if not read:
+                    continue
+                result = priced_batch(read)
+                offsets = last_offsets([m.message for m in read])
                 with stalls.watching(worker.stalls, tuple(sorted(offsets))):
                     await take_over(worker, sorted(offsets))
                     stored = await store_and_apply(sink, ids, state, result.priced, result.dead, offsets, outbox,
                                                    check_budgets)  # fmt: skip
             counters.add(len(read), stored.dedup.new, stored.dedup, len(result.dead) + len(stored.refused))
             for message in read:  # stored and published: their offsets may be committed
-                await manual.ack(message.event)
+                consumer.ack(message.consumed)

@@ -15,9 +15,9 @@ yielding to the event loop after every ``yield_bytes`` of messages prepared. The
 task only reads: preparing ahead of the batch in hand, while it is stored, was measured
 to slow that batch's store more than it gained.
 
-The messages are not acknowledged here (the stream is Faust's manual-ack stream): the
-caller acks each once its batch is stored and published, so committed offsets never pass
-an event that is not stored. The queue holds at most ``max_messages`` messages and about
+The messages are not acknowledged here (they come from the raw topic's feed,
+:mod:`stream.broker.feed`): the caller acks each once its batch is stored and published,
+so committed offsets never pass an event that is not stored. The queue holds at most ``max_messages`` messages and about
 ``max_bytes`` of them, so what is read ahead is bounded like a batch.
 """
 
@@ -25,11 +25,9 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
-
-import faust
 
 T = TypeVar("T")
 
@@ -62,12 +60,12 @@ async def _wait(wake: asyncio.Event, reading: "asyncio.Task[None]", timeout: flo
 
 
 async def batches(
-    stream: faust.StreamT[Any], max_messages: int, within: float, prepare: Callable[[Any], T],
+    source: AsyncIterable[Any], max_messages: int, within: float, prepare: Callable[[Any], T],
     size_of: Callable[[Any], int] = no_size, max_bytes: int | None = None, yield_bytes: int = 256 * 1024,
     times: IntakeTimes | None = None,
 ) -> AsyncIterator[list[T]]:
-    """Lists of what ``prepare`` made of the Faust events of ``stream`` (a manual-ack
-    stream), read ahead by a task; a batch holds at most ``max_messages`` events and
+    """Lists of what ``prepare`` made of the messages of ``source`` (not acknowledged),
+    read ahead by a task; a batch holds at most ``max_messages`` events and
     about ``max_bytes`` of them (by ``size_of``).
 
     A batch being gathered prepares the events it has taken, then sleeps until it can be
@@ -84,7 +82,7 @@ async def batches(
 
     async def read() -> None:
         nonlocal queued_bytes
-        async for event in stream.events():
+        async for event in source:
             while queued_bytes >= limit:  # read no further ahead than a batch
                 room.clear()
                 await room.wait()

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from schemas.budgets import BudgetBreach, BudgetStatus
 from schemas.windows import WindowAggregate
 from stream.broker.client import ssl_context
+from stream.broker.feed import RecordFeed
 from stream.broker.publisher import BatchPublisher
 from stream.broker.transport import use_worker_transport
 from stream.budgets.enforcer import BudgetEnforcer
@@ -45,6 +46,8 @@ class Worker:
     ids: EventIds
     budgets: BudgetEnforcer
     topics: dict[str, faust.TopicT]
+    raw: RecordFeed
+    """The raw topic's records, as the consumer fetches them (see :mod:`stream.broker.feed`)."""
     counters: IngestCounters = field(default_factory=IngestCounters)
     assignments: int = 0
     """Partition assignments received (the first, then one per rebalance)."""
@@ -86,7 +89,7 @@ def broker_credentials(settings: Settings) -> Any:
     return None
 
 
-def _faust_app(settings: Settings) -> faust.App:
+def _faust_app(settings: Settings, raw: RecordFeed) -> faust.App:
     app = faust.App(
         settings.consumer_group,
         broker=f"kafka://{settings.bootstrap_servers}",
@@ -107,7 +110,7 @@ def _faust_app(settings: Settings) -> faust.App:
         web_port=settings.http_port,
         web_in_thread=False,
     )
-    use_worker_transport(app, settings.consumer_fetch_max_wait)
+    use_worker_transport(app, settings.consumer_fetch_max_wait, {raw.topic: raw})
     return app
 
 
@@ -124,7 +127,8 @@ async def send_all(topic: faust.TopicT, messages: list[tuple[str, BaseModel]]) -
 
 
 def build_worker(settings: Settings, store: ClickHouseStore, book: PriceBook, registry: BudgetRegistry) -> Worker:
-    app = _faust_app(settings)
+    raw = RecordFeed(settings.topic_raw)
+    app = _faust_app(settings, raw)
     topics = {
         name: _bytes_topic(app, getattr(settings, f"topic_{name}"))
         # priced events and dead letters go straight to the producer (see the ingest agent)
@@ -159,7 +163,7 @@ def build_worker(settings: Settings, store: ClickHouseStore, book: PriceBook, re
     budgets = BudgetEnforcer(registry, sink, publish_breach, publish_status)
     publisher = BatchPublisher(settings)
     app.add_dependency(publisher)  # started and stopped with the app
-    worker = Worker(app, settings, store, sink, book, publisher, state, EventIds(sink), budgets, topics,
+    worker = Worker(app, settings, store, sink, book, publisher, state, EventIds(sink), budgets, topics, raw,
                     stalls=StallWatch(settings.stall_warning_after))  # fmt: skip
     return worker
 

@@ -1,7 +1,7 @@
 """Batching the raw topic while the previous batch is worked on (stream/ingest/intake.py).
 
-The stream here is a queue of values standing in for Faust's manual-ack stream (the real
-one is exercised by every end-to-end test and fault drill); what is checked is which
+The source here is a queue of values standing in for the raw topic's feed (the real one
+is exercised by every end-to-end test and fault drill); what is checked is which
 messages each batch holds, never how long anything took."""
 
 import asyncio
@@ -21,7 +21,7 @@ class Source:
     def __init__(self) -> None:
         self.queue: asyncio.Queue[Any] = asyncio.Queue()
 
-    async def events(self) -> AsyncIterator[Any]:
+    async def __aiter__(self) -> AsyncIterator[Any]:
         while True:
             item = await self.queue.get()
             if isinstance(item, BaseException):
@@ -39,7 +39,7 @@ def feed(source: Source, *items: Any) -> None:
 async def test_a_batch_holds_what_arrived_within_the_wait_of_its_first_message() -> None:
     source, times = Source(), IntakeTimes()
     feed(source, 1, 2, 3)
-    taken = batches(source, max_messages=100, within=0.05, prepare=identity, times=times)  # type: ignore[arg-type]
+    taken = batches(source, max_messages=100, within=0.05, prepare=identity, times=times)
     assert await anext(taken) == [1, 2, 3]
     assert times.first_read_at is not None
     feed(source, 4)
@@ -50,7 +50,7 @@ async def test_a_batch_holds_what_arrived_within_the_wait_of_its_first_message()
 async def test_a_full_batch_closes_at_once_and_the_rest_waits_for_the_next() -> None:
     source = Source()
     feed(source, *range(7))
-    taken = batches(source, max_messages=3, within=60.0, prepare=identity)  # type: ignore[arg-type]
+    taken = batches(source, max_messages=3, within=60.0, prepare=identity)
     assert await anext(taken) == [0, 1, 2]
     assert await anext(taken) == [3, 4, 5]
     await taken.aclose()
@@ -59,7 +59,7 @@ async def test_a_full_batch_closes_at_once_and_the_rest_waits_for_the_next() -> 
 async def test_messages_read_while_a_batch_is_worked_on_make_the_next_batch() -> None:
     source = Source()
     feed(source, "a")
-    taken = batches(source, max_messages=1000, within=0.02, prepare=identity)  # type: ignore[arg-type]
+    taken = batches(source, max_messages=1000, within=0.02, prepare=identity)
     assert await anext(taken) == ["a"]
     # the caller works on its batch; the stream goes on being read meanwhile
     feed(source, "b", "c", "d")
@@ -71,19 +71,19 @@ async def test_messages_read_while_a_batch_is_worked_on_make_the_next_batch() ->
 async def test_an_error_of_the_stream_reaches_the_caller_and_an_end_ends_the_batches() -> None:
     source = Source()
     feed(source, 1, RuntimeError("broker gone"))
-    taken = batches(source, max_messages=10, within=0.05, prepare=identity)  # type: ignore[arg-type]
+    taken = batches(source, max_messages=10, within=0.05, prepare=identity)
     with pytest.raises(RuntimeError, match="broker gone"):
         while True:
             await anext(taken)
     ended = Source()
     feed(ended, 1, 2, None)
-    assert [batch async for batch in batches(ended, max_messages=10, within=0.05, prepare=identity)] == [[1, 2]]  # type: ignore[arg-type]
+    assert [batch async for batch in batches(ended, max_messages=10, within=0.05, prepare=identity)] == [[1, 2]]
 
 
 async def test_a_batch_closes_at_its_byte_bound_and_its_messages_are_prepared_before_it_is_handed_over() -> None:
     source = Source()
     feed(source, "aaaa", "bb", "cccc", "d")
-    taken = batches(source, max_messages=100, within=60.0, prepare=str.upper, size_of=len, max_bytes=5)  # type: ignore[arg-type]
+    taken = batches(source, max_messages=100, within=60.0, prepare=str.upper, size_of=len, max_bytes=5)
     # 4 + 2 bytes reach the bound: the batch closes without waiting out its minute
     assert await asyncio.wait_for(anext(taken), 5) == ["AAAA", "BB"]
     assert await asyncio.wait_for(anext(taken), 5) == ["CCCC", "D"]
@@ -99,7 +99,7 @@ async def test_what_came_is_prepared_while_the_batch_waits_for_more() -> None:
         return value
 
     feed(source, "a", "b")
-    taken = batches(source, max_messages=100, within=0.5, prepare=prepare, yield_bytes=1)  # type: ignore[arg-type]
+    taken = batches(source, max_messages=100, within=0.5, prepare=prepare, yield_bytes=1)
     gathering = asyncio.ensure_future(anext(taken))
     await asyncio.sleep(0.1)
     assert prepared == ["a", "b"] and not gathering.done()  # prepared, and the batch still open
@@ -117,7 +117,7 @@ async def test_no_more_than_a_batch_of_bytes_is_read_ahead() -> None:
         return len(value)
 
     feed(source, *("xx" for _ in range(10)))
-    taken = batches(source, max_messages=100, within=60.0, prepare=identity, size_of=size_of, max_bytes=4)  # type: ignore[arg-type]
+    taken = batches(source, max_messages=100, within=60.0, prepare=identity, size_of=size_of, max_bytes=4)
     assert await asyncio.wait_for(anext(taken), 5) == ["xx", "xx"]
     await asyncio.sleep(0.05)
     # one batch taken, one batch's worth queued behind it: the rest is left unread
