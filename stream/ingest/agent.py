@@ -4,7 +4,9 @@ Messages are taken from the raw topic's feed in batches (:mod:`stream.broker.fee
 :mod:`stream.ingest.intake`), priced while the batch gathers, then, under the state lock:
 
 0. messages fetched before a rebalance are dropped, as Faust's streams drop them (the
-   consumer reads them again from the committed offsets);
+   consumer reads them again from the committed offsets); the others are tracked by the
+   consumer as pending, so a rebalance waits for this batch to be acked before the
+   partitions move (what it waits for with a stream's events);
 1. partitions this worker has not held yet are recovered (checkpoint + stored tail);
 2. the events are split into first deliveries and repeats by (tenant_id, event_id);
 3. the first deliveries and the dead letters are stored in ClickHouse;
@@ -337,6 +339,8 @@ def register_ingest_agent(worker: "Worker") -> None:
                 read = of_this_generation(app, taken)
                 if not read:
                     continue
+                for message in read:  # a rebalance waits for these to be acked, as for a stream's events
+                    consumer.track_message(message.consumed)
                 result = priced_batch(read)
                 offsets = last_offsets([m.message for m in read])
                 with stalls.watching(worker.stalls, tuple(sorted(offsets))):
