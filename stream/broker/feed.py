@@ -4,12 +4,14 @@ Faust delivers every message on its own: the consumer awaits each one's delivery
 it against a suspend event in tasks of their own), the conductor decodes it into an
 event and queues it on the topic's channel, and the agent's stream takes it off with its
 sensors and acknowledgement bookkeeping. Measured with single-event messages, that costs
-a bare agent 100-200 µs a message on the 2-core machines `make bench` runs on, more than
-costream's whole work on the event (pricing, storing, state, publishing). The worker's transport
-(:mod:`stream.broker.transport`) therefore hands the raw topic's records to a feed as each
-fetch returns them, and the ingest agent reads the feed. Faust still holds the group
-membership, the assignment, the generation and the commits: the agent subscribes the
-topic, and each message taken is acknowledged through the consumer's public ``ack``.
+a bare agent 100-200 µs a message on the 2-core machines ``make bench`` runs on, more
+than costream's whole work on the event (pricing, storing, state, publishing). The
+worker's transport (:mod:`stream.broker.transport`) therefore hands the raw topic's
+records to a feed as each fetch returns them, and the ingest agent reads the feed. Faust
+still holds the group membership, the assignment, the generation and the commits: the
+agent subscribes the topic, tracks the messages of the batch it works on through the
+consumer's ``track_message`` (a rebalance waits for them) and acknowledges each through
+its ``ack``.
 
 What is handed over and not yet taken is bounded (``max_fetches`` fetches): once the feed
 is full, the consumer waits before fetching further, as it waits on a full channel.

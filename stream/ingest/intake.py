@@ -17,8 +17,9 @@ to slow that batch's store more than it gained.
 
 The messages are not acknowledged here (they come from the raw topic's feed,
 :mod:`stream.broker.feed`): the caller acks each once its batch is stored and published,
-so committed offsets never pass an event that is not stored. The queue holds at most ``max_messages`` messages and about
-``max_bytes`` of them, so what is read ahead is bounded like a batch.
+so committed offsets never pass an event that is not stored. The queue holds at most
+``max_messages`` messages and about ``max_bytes`` of them, so what is read ahead is
+bounded like a batch.
 """
 
 import asyncio
